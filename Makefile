@@ -1,0 +1,46 @@
+# Quick start: `make demo`, then `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO := .demo
+VIGIL := $(BIN)/vigil
+
+.PHONY: demo test lint bench corpus clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	rm -rf $(DEMO)
+	$(BIN)/python -m vigil.demo $(DEMO)
+	$(VIGIL) hashset import $(DEMO)/lists/national.vics.json --name national-vics --source "demo national database (VICS v2)" --db $(DEMO)/vigil.db
+	$(VIGIL) hashset import $(DEMO)/lists/hotline-md5.txt --name hotline-md5 --source "demo hotline list" --category csam --db $(DEMO)/vigil.db
+	$(VIGIL) hashset list --db $(DEMO)/vigil.db
+	$(VIGIL) scan $(DEMO)/evidence --case demo --json $(DEMO)/case.json --db $(DEMO)/vigil.db
+	@echo "case result: $(DEMO)/case.json"
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench || true
+	$(BIN)/lint-imports
+
+bench: $(VENV)/.installed-test
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/hashing.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache .hypothesis

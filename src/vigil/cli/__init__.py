@@ -1,0 +1,1 @@
+"""Command-line interface (Typer + Rich): thin, over the same service functions as the API."""

@@ -1,0 +1,47 @@
+"""`vigil hash FILE... [--json]`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from vigil.cli.options import JSON
+from vigil.errors import VigilError
+
+
+def hash_files(
+    files: list[Path] = typer.Argument(..., help="Files (or folders, walked recursively)."),
+    as_json: bool = JSON,
+) -> None:
+    """Print each file's size, type (from content), md5, sha1, sha256, PDQ and PDQ quality."""
+    from vigil.scan.hashing import hash_file
+    from vigil.scan.walk import evidence_files
+
+    tasks: list[tuple[str, str]] = []
+    for path in files:
+        if path.is_dir():
+            tasks.extend((fs, str(Path(path, logical))) for fs, logical in evidence_files(path))
+        elif path.is_file():
+            tasks.append((str(path), str(path)))
+        else:
+            raise VigilError(f"{path}: no such file")
+    rows = [item.hashes() for fs, logical in tasks for item in hash_file(fs, logical, expand=False)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("path", "size", "type", "md5", "pdq", "quality", box=None)
+    for r in rows:
+        table.add_row(
+            r["path"],
+            str(r["size"]),
+            r["type"] or "",
+            r["md5"] or "",
+            r["pdq"] or "-",
+            "" if r["pdq_quality"] is None else str(r["pdq_quality"]),
+        )
+    Console().print(table)

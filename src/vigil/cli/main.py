@@ -1,0 +1,53 @@
+"""The `vigil` command. Heavy modules (numpy, Pillow, SQLAlchemy) are imported inside commands so
+`vigil hash` on a few files starts fast."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+try:  # Typer >= 0.17 vendors Click under typer._click; older Typer uses Click itself
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    from click import exceptions as click_exceptions
+
+from vigil.cli import hash_cmd, hashset_cmd, scan_cmd
+from vigil.errors import VigilError
+
+app = typer.Typer(
+    name="vigil",
+    help="Find known material by hash: hash evidence, import hash lists, scan and match.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("hash")(hash_cmd.hash_files)
+app.command("scan")(scan_cmd.scan)
+app.add_typer(hashset_cmd.app, name="hashset")
+
+
+def fail(message: str) -> None:
+    """One `error:` line on stderr, exit status 2: the contract scripts rely on."""
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    sys.exit(2)
+
+
+def run(argv: list[str] | None = None) -> None:
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except click_exceptions.UsageError as exc:
+        fail(exc.format_message())
+    except click_exceptions.ClickException as exc:
+        fail(exc.format_message())
+    except typer.Abort:
+        fail("interrupted")
+    except KeyboardInterrupt:
+        fail("interrupted")
+    except VigilError as exc:
+        fail(str(exc))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    run()

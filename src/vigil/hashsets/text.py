@@ -1,0 +1,83 @@
+"""Plain text / CSV hash lists: one MD5, SHA-1, SHA-256 or PDQ hex per line, optional columns.
+
+Accepted: blank lines and `#` comments; comma, tab or semicolon separated columns; an optional header
+line naming the columns (`md5`, `sha1`, `sha256`, `pdq` or `hash`, then `category`, `series`,
+`comment`, `quality`). Without a header the first column is the hash and its length says which
+signal it is; 64 hex digits are SHA-256 unless the header, `signal=` or a file name containing "pdq"
+says PDQ (Meta's tools write PDQ lists as `hash[,metadata...]`).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from vigil.classify import normalise_label
+from vigil.errors import InputFormatError, VigilError
+from vigil.hashsets.entry import Entry
+from vigil.signals import SIGNALS, guess_signal
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_HASH_COLUMNS = {*SIGNALS, "hash"}
+_KNOWN_COLUMNS = {*_HASH_COLUMNS, "category", "series", "comment", "quality", "name", "filename"}
+
+
+def _split(line: str) -> list[str]:
+    for sep in (",", "\t", ";"):
+        if sep in line:
+            return [c.strip() for c in next(csv.reader([line], delimiter=sep))]
+    return [line.strip()]
+
+
+def read_text(path: Path, signal: str | None = None, category: str | None = None) -> Iterator[Entry]:
+    source = str(path)
+    if signal is None and "pdq" in Path(path).name.lower():
+        signal = "pdq"
+    try:
+        fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise VigilError(f"{source}: cannot read: {exc.strerror}") from None
+    with fh:
+        columns: list[str] | None = None
+        try:
+            for number, raw in enumerate(fh, start=1):
+                line = raw.strip()
+                if not line or line.startswith("#"):
+                    continue
+                cells = _split(line)
+                first = cells[0].strip('"').lower()
+                if columns is None and not _HEX.match(first):
+                    names = [c.strip('"').lower() for c in cells]
+                    if names[0] in _KNOWN_COLUMNS and any(n in _HASH_COLUMNS for n in names):
+                        columns = names
+                        continue
+                yield _entry(source, number, cells, columns, signal, category)
+        except UnicodeDecodeError:
+            raise InputFormatError(source, None, "not a text file (invalid UTF-8)") from None
+
+
+def _entry(source, number, cells, columns, signal, category) -> Entry:
+    row = dict(zip(columns, cells, strict=False)) if columns else {"hash": cells[0]}
+    hash_column = next((c for c in (columns or ["hash"]) if c in _HASH_COLUMNS), None)
+    value = row.get(hash_column, "").strip('"') if hash_column else ""
+    hint = signal if hash_column in (None, "hash") else hash_column
+    if not value or not _HEX.match(value):
+        raise InputFormatError(
+            source, number, f"expected a hex hash (md5, sha1, sha256 or pdq), got {value!r}"
+        )
+    try:
+        sig = guess_signal(value, hint)
+        parsed = sig.parse(value)
+    except VigilError as exc:
+        raise InputFormatError(source, number, str(exc)) from None
+    label = row.get("category") or category
+    return Entry(
+        signal=sig.name,
+        value=parsed,
+        category=normalise_label(label) if label else None,
+        series=row.get("series") or None,
+        comment=row.get("comment") or None,
+        ref=str(number),
+    )

@@ -1,0 +1,119 @@
+"""Project VIC / VICS JSON (OData) hash sets, v1 (`odata.metadata`) and v2 (`@odata.context`).
+
+Streams `#Media` exports (`value` is a list of media) and `#Cases` exports (`value` is a list of
+cases, each with a `Media` list) with ijson, so a file of millions of media is read in bounded memory.
+Each media gives one entry per hash it carries: `MD5`, `SHA1`, and `AlternativeHashes` entries whose
+`HashName` is MD5, SHA1, SHA256 or PDQ. PhotoDNA is proprietary and skipped. Booleans written as
+strings and a missing `Category` (uncategorised) are accepted, as real exports contain both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import ijson
+
+from vigil.classify import vics_category
+from vigil.errors import InputFormatError, VigilError
+from vigil.hashsets.entry import Entry
+from vigil.signals import get_signal
+
+_META_KEYS = ("@odata.context", "odata.metadata")
+_ALT_NAMES = {
+    "md5": "md5",
+    "sha1": "sha1",
+    "sha-1": "sha1",
+    "sha256": "sha256",
+    "sha-256": "sha256",
+    "pdq": "pdq",
+}
+
+
+def _kind(path: Path, source: str) -> str:
+    """'Media' or 'Cases', from the metadata URL; a clear error for any other JSON."""
+    with open(path, "rb") as fh:
+        try:
+            for prefix, event, value in ijson.parse(fh):
+                if prefix in _META_KEYS and event == "string":
+                    tail = value.rsplit("#", 1)[-1]
+                    if tail in ("Media", "Cases"):
+                        return tail
+                    raise InputFormatError(
+                        source, prefix, f"expected a '#Media' or '#Cases' metadata URL, got {value!r}"
+                    )
+                if prefix == "value" and event == "start_array":
+                    break
+        except ijson.JSONError as exc:
+            raise InputFormatError(source, None, f"invalid JSON: {exc}") from None
+    raise InputFormatError(
+        source, None, "not a VICS file: expected a '@odata.context' or 'odata.metadata' key before 'value'"
+    )
+
+
+def read_vics(path: Path, scheme: str = "us") -> Iterator[Entry]:
+    source = str(path)
+    try:
+        kind = _kind(path, source)
+    except OSError as exc:
+        raise VigilError(f"{source}: cannot read: {exc.strerror}") from None
+    prefix, where = (
+        ("value.item", "value[{}]") if kind == "Media" else ("value.item.Media.item", "value[].Media[{}]")
+    )
+    with open(path, "rb") as fh:
+        index = -1
+        try:
+            for index, media in enumerate(ijson.items(fh, prefix, use_float=True)):
+                yield from _media_entries(media, source, where.format(index), scheme)
+        except ijson.JSONError as exc:
+            raise InputFormatError(source, where.format(index + 1), f"invalid JSON: {exc}") from None
+
+
+def _hash(signal: str, value: object, source: str, where: str) -> bytes:
+    if not isinstance(value, str):
+        raise InputFormatError(source, where, f"expected a {signal} hex string, got {value!r}")
+    try:
+        return get_signal(signal).parse(value)
+    except VigilError as exc:
+        raise InputFormatError(source, where, str(exc)) from None
+
+
+def _media_entries(media: object, source: str, where: str, scheme: str) -> Iterator[Entry]:
+    if not isinstance(media, dict):
+        raise InputFormatError(source, where, f"expected a Media object, got {type(media).__name__}")
+    try:
+        category = vics_category(media.get("Category"), scheme)
+    except VigilError as exc:
+        raise InputFormatError(source, f"{where}.Category", str(exc)) from None
+    ref = media.get("MediaID")
+    common = {
+        "category": category,
+        "series": media.get("Series") or None,
+        "comment": media.get("Comments") or None,
+        "ref": str(ref) if ref not in (None, "") else where,
+    }
+    found = False
+    seen: set[tuple[str, bytes]] = set()
+    for key, signal in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
+        if media.get(key):
+            value = _hash(signal, media[key], source, f"{where}.{key}")
+            seen.add((signal, value))
+            found = True
+            yield Entry(signal, value, **common)
+    alternatives = media.get("AlternativeHashes") or []
+    if not isinstance(alternatives, list):
+        raise InputFormatError(source, f"{where}.AlternativeHashes", "expected a list")
+    for n, alt in enumerate(alternatives):
+        at = f"{where}.AlternativeHashes[{n}]"
+        if not isinstance(alt, dict):
+            raise InputFormatError(source, at, "expected an object with HashName and HashValue")
+        signal = _ALT_NAMES.get(str(alt.get("HashName", "")).strip().lower())
+        if signal is None:  # PhotoDNA and unknown algorithms: not ours to compute or match
+            continue
+        value = _hash(signal, alt.get("HashValue"), source, f"{at}.HashValue")
+        if (signal, value) not in seen:
+            seen.add((signal, value))
+            found = True
+            yield Entry(signal, value, **common)
+    if not found and not alternatives:
+        raise InputFormatError(source, where, "media has no MD5, SHA1 or AlternativeHashes")

@@ -1,0 +1,1 @@
+"""Reading evidence: type sniffing, image decoding, containers. Yields paths and bytes, stores nothing."""

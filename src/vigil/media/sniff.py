@@ -1,0 +1,80 @@
+"""File type from content, never from the name: a JPEG renamed `.txt` is still an image."""
+
+from __future__ import annotations
+
+HEAD_BYTES = 512  # enough for every signature below, including tar's "ustar" at offset 257
+
+IMAGE_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "image/tiff",
+        "image/heic",
+        "image/avif",
+    }
+)
+ARCHIVE_TYPES = frozenset(
+    {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz"}
+)
+
+_PREFIXES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"PK\x05\x06", "application/zip"),  # empty archive
+    (b"\x1f\x8b", "application/gzip"),
+    (b"BZh", "application/x-bzip2"),
+    (b"\xfd7zXZ\x00", "application/x-xz"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"%PDF-", "application/pdf"),
+    (b"\x1aE\xdf\xa3", "video/webm"),
+    (b"OggS", "application/ogg"),
+)
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_VIDEO_BRANDS = {b"qt  ": "video/quicktime"}
+_BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+
+
+def sniff(head: bytes) -> str:
+    """MIME type of a file from its first bytes (at least HEAD_BYTES when the file has them)."""
+    for prefix, mime in _PREFIXES:
+        if head.startswith(prefix):
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
+        return "image/bmp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _HEIF_BRANDS:
+            return "image/heic"
+        if brand in (b"avif", b"avis"):
+            return "image/avif"
+        return _VIDEO_BRANDS.get(brand, "video/mp4")
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return "application/x-tar"
+    if head and b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+            return "text/plain"
+        except UnicodeDecodeError as exc:  # a multi-byte character cut at the end is still text
+            if exc.start >= len(head) - 3:
+                return "text/plain"
+    return "application/octet-stream"
+
+
+def is_image(mime: str) -> bool:
+    return mime in IMAGE_TYPES
+
+
+def is_archive(mime: str) -> bool:
+    return mime in ARCHIVE_TYPES

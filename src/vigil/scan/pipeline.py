@@ -1,0 +1,100 @@
+"""`vigil scan`: hash every file (worker processes on all cores), match, group, record the case."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.scan.grouping import assign_duplicate_groups
+from vigil.scan.hashing import Item, hash_file
+from vigil.scan.matching import match_items
+from vigil.scan.walk import evidence_files
+from vigil.signals.pdq import PdqSignal
+from vigil.store import Database
+from vigil.store.cases import CaseRepository
+from vigil.store.hashsets import HashsetRepository
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class CaseResult:
+    case: str
+    source: str
+    items: list[Item]
+    duplicate_groups: int
+
+    def summary(self) -> dict:
+        return {
+            "files": len(self.items),
+            "images": sum(1 for it in self.items if (it.type or "").startswith("image/")),
+            "errors": sum(1 for it in self.items if it.error),
+            "matched_exact": sum(1 for it in self.items if any(m["signal"] != "pdq" for m in it.matches)),
+            "matched_near": sum(
+                1 for it in self.items if it.matches and all(m["signal"] == "pdq" for m in it.matches)
+            ),
+            "duplicate_groups": self.duplicate_groups,
+        }
+
+    def report(self) -> dict:
+        return {
+            "case": self.case,
+            "source": self.source,
+            "summary": self.summary(),
+            "items": [it.report() for it in self.items],
+        }
+
+
+def _work(task: tuple[str, str]) -> list[Item]:
+    return hash_file(task[0], task[1], dihedral=True)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def hash_evidence(root: Path, workers: int, progress: Progress | None = None) -> list[Item]:
+    tasks = list(evidence_files(root))
+    total, done, items = len(tasks), 0, []
+    if progress:
+        progress(0, total)
+    if workers <= 1 or total < 2:
+        results = map(_work, tasks)
+        pool = None
+    else:
+        # spawn: workers start clean, with no copy of the parent's database connections or threads
+        pool = multiprocessing.get_context("spawn").Pool(min(workers, total))
+        results = pool.imap_unordered(_work, tasks, chunksize=max(1, min(32, total // (workers * 8))))
+    try:
+        for batch in results:
+            items.extend(batch)
+            done += 1
+            if progress:
+                progress(done, total)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    items.sort(key=lambda it: it.path)
+    return items
+
+
+def run_scan(
+    db: Database,
+    root: Path,
+    case: str,
+    threshold: int = PdqSignal.default_threshold,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> CaseResult:
+    items = hash_evidence(root, workers or default_workers(), progress)
+    match_items(HashsetRepository(db), items, threshold)
+    groups = assign_duplicate_groups(items, threshold)
+    result = CaseResult(case=case, source=str(root.resolve()), items=items, duplicate_groups=groups)
+    CaseRepository(db).save(
+        result.case, result.source, threshold, result.summary(), [it.report() for it in items]
+    )
+    return result

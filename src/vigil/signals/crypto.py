@@ -1,0 +1,86 @@
+"""Cryptographic digests (md5, sha1, sha256), computed together in one streaming pass.
+
+Evidence files can be many gigabytes; reading each once, in fixed-size chunks, keeps memory bounded
+and the disk read single. hashlib releases the GIL on large updates, so threads could overlap them,
+but a scan already runs one worker process per core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import BinaryIO, ClassVar
+
+from vigil.signals.base import SignalType
+
+CHUNK = 1 << 20
+
+
+class CryptoSignal(SignalType):
+    metric = "equality"
+    default_threshold = 0
+    hashlib_name: ClassVar[str]
+
+    @classmethod
+    def compute(cls, data: bytes) -> bytes:
+        return hashlib.new(cls.hashlib_name, data).digest()
+
+
+class Md5Signal(CryptoSignal):
+    name = "md5"
+    hex_length = 32
+    hashlib_name = "md5"
+    examples = ((b"", "d41d8cd98f00b204e9800998ecf8427e"), (b"abc", "900150983cd24fb0d6963f7d28e17f72"))
+
+
+class Sha1Signal(CryptoSignal):
+    name = "sha1"
+    hex_length = 40
+    hashlib_name = "sha1"
+    examples = (
+        (b"", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+        (b"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"),
+    )
+
+
+class Sha256Signal(CryptoSignal):
+    name = "sha256"
+    hex_length = 64
+    hashlib_name = "sha256"
+    examples = (
+        (b"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        (b"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+    )
+
+
+CRYPTO_SIGNALS: tuple[type[CryptoSignal], ...] = (Md5Signal, Sha1Signal, Sha256Signal)
+
+
+class MultiDigest:
+    """md5, sha1 and sha256 of one byte stream, fed once."""
+
+    def __init__(self, signals: Iterable[type[CryptoSignal]] = CRYPTO_SIGNALS):
+        self._hashers = {s.name: hashlib.new(s.hashlib_name) for s in signals}
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        for h in self._hashers.values():
+            h.update(chunk)
+
+    def digests(self) -> dict[str, bytes]:
+        return {name: h.digest() for name, h in self._hashers.items()}
+
+
+def digest_bytes(data: bytes) -> dict[str, bytes]:
+    m = MultiDigest()
+    m.update(data)
+    return m.digests()
+
+
+def digest_stream(stream: BinaryIO, chunk: int = CHUNK) -> tuple[dict[str, bytes], int]:
+    """Digests and size of everything left in `stream`, read in `chunk`-byte pieces."""
+    m = MultiDigest()
+    while block := stream.read(chunk):
+        m.update(block)
+    return m.digests(), m.size

@@ -1,0 +1,180 @@
+"""PDQ, Meta's 256-bit perceptual image hash, as a lean numpy pipeline.
+
+Meta's reference (pdqhash / pdq/cpp) converts the full-size RGB image to float luma, blurs it with
+two passes of a box filter along each axis (the "Jarosz" tent filter, window ceil(side/128)),
+samples a 64x64 grid at cell centres, takes the 16x16 lowest non-DC DCT coefficients and sets each
+bit where a coefficient exceeds the median.
+
+Every step before the DCT is linear, so blur + sampling along one axis is a fixed 64 x side matrix
+`R`, and the 64x64 buffer is `Ry @ Y @ Rx.T`: two small float32 matrix products instead of four
+full-size passes. The matrices depend only on the image size and are cached.
+
+It also means the image need not be decoded at full size. When the decoder hands us the image
+reduced k times (JPEG's DCT-domain scaling, Pillow's `draft`), each reduced pixel is close to the
+mean of a k x k block, and the full-size weights summed over each block give the matching reduced
+kernel. The benchmark (bench/hashing.py) checks the result against the full-size reference.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from vigil.signals.base import SignalType
+
+SIDE = 64  # PDQ's downsample grid
+MIN_HASHABLE_DIM = 5  # the reference returns an empty hash with quality 0 below this
+DIHEDRAL_NAMES = (
+    "original",
+    "rotate90",
+    "rotate180",
+    "rotate270",
+    "flip_x",
+    "flip_y",
+    "flip_plus1",
+    "flip_minus1",
+)
+
+
+class PdqSignal(SignalType):
+    name = "pdq"
+    hex_length = 64
+    metric = "hamming"
+    default_threshold = 31  # Meta's default match threshold
+    min_quality = 50  # Meta's tools ignore hashes of lower quality for matching
+    # (generated test image seed, hash of Meta's reference pdqhash on it); see example_luma()
+    examples = (
+        (1, "753c40a3ff3c40a3ff3c00abff3c00a3aa03bf145523ff14552b007eaad13b7c"),
+        (2, "aa93eadcab93eadcaa93aadcaa93aadc03831503aa9cff83aa95003b556a152b"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PdqHash:
+    """A PDQ value with its quality (0-100) and, on request, the 8 dihedral variants."""
+
+    value: bytes
+    quality: int
+    dihedral: tuple[bytes, ...] = ()
+
+    @property
+    def hex(self) -> str:
+        return self.value.hex()
+
+
+def _box_window(n: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last index of the reference box filter's window at each position (edges clipped)."""
+    half = (w + 2) // 2
+    j = np.arange(n)
+    return np.clip(j - (w - half), 0, n - 1), np.clip(j + half - 1, 0, n - 1)
+
+
+@lru_cache(maxsize=256)
+def axis_kernel(full: int, k: int = 1) -> np.ndarray:
+    """64 x ceil(full/k) float32 weights: two box passes and centre sampling along one axis.
+
+    `full` is the side of the original image, `k` the factor by which the decoded image is reduced.
+    """
+    w = (full + 2 * SIDE - 1) // (2 * SIDE)
+    sample = ((np.arange(SIDE) + 0.5) * full / SIDE).astype(np.int64)
+    lo, hi = _box_window(full, w)
+    count = (hi - lo + 1).astype(np.float64)
+    # weights of the second pass at each sampled position: one box per output row
+    j = np.arange(full)
+    first = (j[None, :] >= lo[sample][:, None]) & (j[None, :] <= hi[sample][:, None])
+    first = first / count[sample][:, None]
+    # spread every first-pass weight over its own box, with a difference array and one cumsum
+    spread = first / count[None, :]
+    diff = np.zeros((SIDE, full + 1))
+    np.add.at(diff, (slice(None), lo), spread)
+    np.add.at(diff, (slice(None), hi + 1), -spread)
+    weights = np.cumsum(diff, axis=1)[:, :full]
+    if k > 1:
+        reduced = -(-full // k)
+        weights = np.pad(weights, ((0, 0), (0, reduced * k - full)))
+        weights = weights.reshape(SIDE, reduced, k).sum(axis=2)
+    return np.ascontiguousarray(weights, dtype=np.float32)
+
+
+_DCT = np.array(
+    [
+        [math.sqrt(2.0 / 64) * math.cos(math.pi / 2 / 64 * (i + 1) * (2 * j + 1)) for j in range(64)]
+        for i in range(16)
+    ],
+    dtype=np.float32,
+)
+_PARITY_ROW = np.where(np.arange(16) % 2 == 1, 1.0, -1.0).astype(np.float32)[:, None]
+_PARITY_COL = _PARITY_ROW.T
+_CHECKER = np.where((np.add.outer(np.arange(16), np.arange(16)) % 2) == 1, -1.0, 1.0).astype(np.float32)
+
+
+def quality_metric(buffer64: np.ndarray) -> int:
+    """The reference's gradient-count quality: sum of |truncated 0-100 scaled differences| / 90."""
+    vertical = np.trunc((buffer64[:-1] - buffer64[1:]) * np.float32(100 / 255))
+    horizontal = np.trunc((buffer64[:, :-1] - buffer64[:, 1:]) * np.float32(100 / 255))
+    total = int(np.abs(vertical).sum()) + int(np.abs(horizontal).sum())
+    return min(100, total // 90)
+
+
+def bits_from_dct(dct16: np.ndarray) -> bytes:
+    """Bit k = coefficient k (row-major) above the median; hex is most significant bit first."""
+    flat = dct16.ravel()
+    median = np.partition(flat, 127)[127]  # Torben's median of 256 values: the 128th smallest
+    return np.packbits((flat > median)[::-1]).tobytes()
+
+
+def dihedral_dcts(dct16: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The DCT of the 8 rotations/flips, by sign changes and transposes (no re-hashing)."""
+    return (
+        dct16,
+        (dct16 * _PARITY_COL).T,
+        dct16 * _CHECKER,
+        (dct16 * _PARITY_ROW).T,
+        dct16 * _PARITY_ROW,
+        dct16 * _PARITY_COL,
+        dct16.T,
+        (dct16 * _CHECKER).T,
+    )
+
+
+def pdq_from_luma(
+    luma: np.ndarray,
+    full_height: int | None = None,
+    full_width: int | None = None,
+    k: int = 1,
+    dihedral: bool = False,
+) -> PdqHash:
+    """PDQ of a luma image (uint8 or float32), possibly decoded `k` times smaller than full size."""
+    height, width = luma.shape
+    full_height = full_height or height
+    full_width = full_width or width
+    if full_height < MIN_HASHABLE_DIM or full_width < MIN_HASHABLE_DIM:
+        empty = bytes(32)
+        return PdqHash(empty, 0, (empty,) * 8 if dihedral else ())
+    ky = kx = k
+    if -(-full_height // k) != height or -(-full_width // k) != width:
+        ky = kx = 1  # decoder did not reduce as asked: treat as full size
+        full_height, full_width = height, width
+    rows = axis_kernel(full_height, ky)
+    cols = axis_kernel(full_width, kx)
+    buffer64 = (rows @ luma.astype(np.float32, copy=False)) @ cols.T
+    quality = quality_metric(buffer64)
+    dct16 = _DCT @ buffer64 @ _DCT.T
+    value = bits_from_dct(dct16)
+    variants = tuple(bits_from_dct(d) for d in dihedral_dcts(dct16)) if dihedral else ()
+    return PdqHash(value, quality, variants)
+
+
+def example_luma(seed: int, height: int = 300, width: int = 400) -> np.ndarray:
+    """A deterministic, textured, non-symmetric test image (no randomness library involved)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    img = (
+        128
+        + 60 * np.sin(x / (17.0 + seed) + y / 31.0)
+        + 40 * np.cos(y / (9.0 + 2 * seed)) * np.sin(x / 53.0)
+        + 20 * ((x // (40 + 5 * seed) + y // 37) % 2)
+    )
+    return np.clip(img, 0, 255).astype(np.uint8)

@@ -1,0 +1,56 @@
+"""Case repository: a scan's result, saved in one transaction (a re-scan replaces the case)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select
+
+from vigil.store.db import Database
+from vigil.store.models import Case, CaseItem
+
+_COLUMNS = ("path", "size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality", "duplicate_group", "error")
+
+
+class CaseRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def save(self, name: str, source: str, threshold: int, summary: dict, items: list[dict]) -> int:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.db.engine.begin() as conn:
+            conn.execute(delete(Case).where(Case.name == name))  # items go by ON DELETE CASCADE
+            case_id = conn.execute(
+                insert(Case).values(
+                    name=name, source=source, threshold=threshold, scanned_at=now, summary=json.dumps(summary)
+                )
+            ).inserted_primary_key[0]
+            if items:
+                conn.execute(
+                    insert(CaseItem),
+                    [
+                        {
+                            "case_id": case_id,
+                            "matches": json.dumps(it["matches"]),
+                            **{k: it[k] for k in _COLUMNS},
+                        }
+                        for it in items
+                    ],
+                )
+        return case_id
+
+    def load(self, name: str) -> dict | None:
+        with self.db.engine.connect() as conn:
+            case = conn.execute(select(Case.__table__).where(Case.name == name)).first()
+            if case is None:
+                return None
+            rows = conn.execute(
+                select(CaseItem.__table__).where(CaseItem.case_id == case.id).order_by(CaseItem.path)
+            ).all()
+        items = []
+        for r in rows:
+            item = {k: getattr(r, k) for k in _COLUMNS}
+            item["matches"] = json.loads(r.matches)
+            items.append(item)
+        return {"case": case.name, "source": case.source, "summary": json.loads(case.summary), "items": items}

@@ -1,0 +1,198 @@
+"""Hash-set repository: transactional import, listing, and the lookups a scan needs."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+
+from sqlalchemy import delete, func, insert, select, update
+
+from vigil.errors import NotFoundError, VigilError
+from vigil.hashsets import Entry
+from vigil.index import FlatPdqIndex, NearIndex
+from vigil.store.db import Database
+from vigil.store.models import HashEntry, Hashset
+
+BATCH = 20_000
+LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class HashsetInfo:
+    name: str
+    source: str | None
+    category: str | None
+    format: str
+    entries: int
+    imported_at: str
+    file_sha256: str | None
+    enabled: bool
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """What one hash set says about one hash."""
+
+    hashset: str
+    category: str | None
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+class HashsetRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def import_entries(
+        self,
+        name: str,
+        entries: Iterable[Entry],
+        *,
+        fmt: str,
+        source: str | None = None,
+        category: str | None = None,
+        path: Path | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> HashsetInfo:
+        """Replace (or create) hash set `name` with `entries`, all in one transaction.
+
+        Any error while reading rolls everything back: the database is as it was before.
+        """
+        if not name.strip():
+            raise VigilError("--name must not be empty")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        digest = _file_sha256(path) if path else None
+        with self.db.engine.begin() as conn:
+            old = conn.execute(select(Hashset.id).where(Hashset.name == name)).scalar()
+            if old is not None:
+                conn.execute(delete(HashEntry).where(HashEntry.hashset_id == old))
+                conn.execute(delete(Hashset).where(Hashset.id == old))
+            set_id = conn.execute(
+                insert(Hashset).values(
+                    name=name,
+                    source=source,
+                    category=category,
+                    format=fmt,
+                    file_path=str(path) if path else None,
+                    file_sha256=digest,
+                    imported_at=now,
+                    entry_count=0,
+                    enabled=True,
+                )
+            ).inserted_primary_key[0]
+            count = 0
+            for batch in _batches(entries, BATCH):
+                conn.execute(
+                    insert(HashEntry),
+                    [
+                        {
+                            "hashset_id": set_id,
+                            "signal": e.signal,
+                            "value": e.value,
+                            "category": e.category,
+                            "series": e.series,
+                            "comment": e.comment,
+                            "ref": e.ref,
+                        }
+                        for e in batch
+                    ],
+                )
+                count += len(batch)
+                if progress:
+                    progress(count)
+            conn.execute(update(Hashset).where(Hashset.id == set_id).values(entry_count=count))
+        return self.get(name)
+
+    def get(self, name: str) -> HashsetInfo:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(select(Hashset.__table__).where(Hashset.name == name)).first()
+        if row is None:
+            raise NotFoundError(f"no hash set named {name!r} (see `vigil hashset list`)")
+        return _info(row)
+
+    def list(self) -> list[HashsetInfo]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(select(Hashset.__table__).order_by(Hashset.name)).all()
+        return [_info(r) for r in rows]
+
+    def count_by_signal(self) -> dict[str, int]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(select(HashEntry.signal, func.count()).group_by(HashEntry.signal)).all()
+        return {signal: n for signal, n in rows}
+
+    # -- lookups -------------------------------------------------------------------------------
+    def exact_opinions(self, signal: str, values: Iterable[bytes]) -> dict[bytes, list[Opinion]]:
+        """For each value present in an enabled hash set: who lists it, with what category."""
+        found: dict[bytes, list[Opinion]] = {}
+        unique = sorted(set(values))
+        with self.db.engine.connect() as conn:
+            for chunk in _batches(unique, LOOKUP_CHUNK):
+                rows = conn.execute(
+                    select(HashEntry.value, Hashset.name, HashEntry.category, Hashset.category)
+                    .join(Hashset, Hashset.id == HashEntry.hashset_id)
+                    .where(Hashset.enabled, HashEntry.signal == signal, HashEntry.value.in_(chunk))
+                ).all()
+                for value, set_name, cat, default in rows:
+                    _add_opinion(found.setdefault(bytes(value), []), Opinion(set_name, cat or default))
+        return found
+
+    def pdq_index(self) -> tuple[NearIndex, list[int]]:
+        """A near index over every PDQ hash of the enabled sets; ids are hash_entries ids."""
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                select(HashEntry.id, HashEntry.value)
+                .join(Hashset, Hashset.id == HashEntry.hashset_id)
+                .where(Hashset.enabled, HashEntry.signal == "pdq")
+            ).all()
+        ids = [r[0] for r in rows]
+        return FlatPdqIndex([bytes(r[1]) for r in rows], ids), ids
+
+    def opinions_by_id(self, entry_ids: Iterable[int]) -> dict[int, Opinion]:
+        out: dict[int, Opinion] = {}
+        with self.db.engine.connect() as conn:
+            for chunk in _batches(sorted(set(entry_ids)), LOOKUP_CHUNK):
+                rows = conn.execute(
+                    select(HashEntry.id, Hashset.name, HashEntry.category, Hashset.category)
+                    .join(Hashset, Hashset.id == HashEntry.hashset_id)
+                    .where(HashEntry.id.in_(chunk))
+                ).all()
+                for id_, set_name, cat, default in rows:
+                    out[id_] = Opinion(set_name, cat or default)
+        return out
+
+
+def _add_opinion(opinions: list[Opinion], opinion: Opinion) -> None:
+    if opinion not in opinions:
+        opinions.append(opinion)
+
+
+def _info(row) -> HashsetInfo:
+    return HashsetInfo(
+        name=row.name,
+        source=row.source,
+        category=row.category,
+        format=row.format,
+        entries=row.entry_count,
+        imported_at=row.imported_at.isoformat(timespec="seconds"),
+        file_sha256=row.file_sha256,
+        enabled=bool(row.enabled),
+    )

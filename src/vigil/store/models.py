@@ -1,0 +1,84 @@
+"""Tables. Hashes are stored as raw bytes (16-32 bytes), never hex, to keep indexes small."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Hashset(Base):
+    """A named hash list and where it came from."""
+
+    __tablename__ = "hashsets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str | None] = mapped_column(String(500))
+    category: Mapped[str | None] = mapped_column(String(100))  # default for entries without one
+    format: Mapped[str] = mapped_column(String(20))
+    file_path: Mapped[str | None] = mapped_column(Text)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+    entry_count: Mapped[int] = mapped_column(Integer, default=0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class HashEntry(Base):
+    __tablename__ = "hash_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hashset_id: Mapped[int] = mapped_column(ForeignKey("hashsets.id", ondelete="CASCADE"))
+    signal: Mapped[str] = mapped_column(String(16))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    category: Mapped[str | None] = mapped_column(String(100))
+    series: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_hash_entries_signal_value", "signal", "value"),
+        Index("ix_hash_entries_hashset", "hashset_id"),
+    )
+
+
+class Case(Base):
+    """One scan of one evidence source: the case result that `vigil scan --json` writes out."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    threshold: Mapped[int] = mapped_column(Integer)
+    scanned_at: Mapped[datetime] = mapped_column(DateTime)
+    summary: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class CaseItem(Base):
+    __tablename__ = "case_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    type: Mapped[str | None] = mapped_column(String(100))
+    md5: Mapped[str | None] = mapped_column(String(32))
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    duplicate_group: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    matches: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
