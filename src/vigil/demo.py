@@ -37,9 +37,9 @@ def picture(seed: int, size: tuple[int, int] = (800, 600)) -> Image.Image:
     base += rng.normal(0, 6, size=(h, w, 3))
     im = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(im)
-    for _ in range(int(rng.integers(8, 16))):
+    for _ in range(int(rng.integers(18, 30))):
         x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
-        x1, y1 = x0 + int(rng.integers(30, w // 2)), y0 + int(rng.integers(30, h // 2))
+        x1, y1 = x0 + int(rng.integers(20, w // 3)), y0 + int(rng.integers(20, h // 3))
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         shape = int(rng.integers(0, 3))
         if shape == 0:
@@ -105,7 +105,9 @@ def build(root: Path) -> dict:
     k2, k3, k4, k5 = (Image.open(io.BytesIO(known[i])) for i in (2, 3, 4, 5))
     (ev / "DCIM" / "IMG_0002.jpg").write_bytes(jpeg(k2.resize((400, 300)), quality=40))
     w, h = k3.size
-    (ev / "DCIM" / "IMG_0003.jpg").write_bytes(jpeg(k3.crop((w // 40, h // 40, w - w // 40, h - h // 40))))
+    (ev / "DCIM" / "IMG_0003.jpg").write_bytes(
+        jpeg(k3.crop((w // 100, h // 100, w - w // 100, h - h // 100)))
+    )
     (ev / "Downloads" / "mirror.png").write_bytes(encode(ImageOps.mirror(k4), "PNG"))
     marked = k5.copy()
     ImageDraw.Draw(marked).text((20, h - 40), "shared via example.invalid", fill=(255, 255, 255))

@@ -31,17 +31,11 @@ def hash_files(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("path", "size", "type", "md5", "pdq", "quality", box=None)
+    # one block per file: hashes are never cut to fit a narrow terminal
+    lines = []
     for r in rows:
-        table.add_row(
-            r["path"],
-            str(r["size"]),
-            r["type"] or "",
-            r["md5"] or "",
-            r["pdq"] or "-",
-            "" if r["pdq_quality"] is None else str(r["pdq_quality"]),
-        )
-    Console().print(table)
+        lines.append(f"{r['path']}  ({r['type']}, {r['size']:,} bytes)")
+        lines.extend(f"  {name:<7}{r[name]}" for name in ("md5", "sha1", "sha256") if r[name])
+        if r["pdq"]:
+            lines.append(f"  {'pdq':<7}{r['pdq']}  quality {r['pdq_quality']}")
+    typer.echo("\n".join(lines))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vigil.cli.options import DB, JSON
+from vigil.cli.options import DB, JSON, progress_bar
 from vigil.errors import VigilError
 
 app = typer.Typer(help="Hash lists: import and list named hash sets.", no_args_is_help=True)
@@ -25,8 +25,7 @@ def import_(
     db: str = DB,
 ) -> None:
     """Import a hash list as a named hash set, in one transaction."""
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from vigil.classify import SCHEMES, normalise_label
     from vigil.hashsets import read_entries
@@ -39,13 +38,7 @@ def import_(
         raise VigilError(f"--scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
     repo = HashsetRepository(open_database(db))
     entries = read_entries(path, fmt, signal=signal, scheme=scheme, category=None)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        transient=True,
-        console=Console(stderr=True),
-    ) as bar:
+    with progress_bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
         task = bar.add_task(f"importing {path.name}", total=None)
         info = repo.import_entries(
             name,

@@ -12,3 +12,12 @@ DB = typer.Option(
     "~/.local/share/vigil/vigil.db.",
 )
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def progress_bar(*columns):
+    """A Rich progress display on stderr; off when stderr is not a terminal (scripts, CI logs)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    err = Console(stderr=True)
+    return Progress(*columns, console=err, transient=True, disable=not err.is_terminal)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vigil.cli.options import DB
+from vigil.cli.options import DB, progress_bar
 from vigil.errors import VigilError
 
 
@@ -21,7 +21,7 @@ def scan(
 ) -> None:
     """Hash every file (archives included), match against the hash sets, group duplicates."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
 
     from vigil.scan.pipeline import run_scan
     from vigil.store import open_database
@@ -33,10 +33,7 @@ def scan(
     if json_out is not None and json_out.is_dir():
         raise VigilError(f"--json {json_out}: is a folder; give a file path")
     database = open_database(db)
-    err = Console(stderr=True)
-    with Progress(
-        "hashing", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True
-    ) as bar:
+    with progress_bar("hashing", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("hashing", total=None)
         result = run_scan(
             database,

@@ -81,7 +81,7 @@ def decode_luma(source: bytes | str | os.PathLike, mime: str = "") -> Luma:
                 k = 1
                 if im.format == "JPEG":
                     k = reduction_for(width, height)
-                    if k > 1 and im.draft("L", (-(-width // k), -(-height // k))) is not None:
+                    if k > 1 and im.draft("L", (max(1, width // k), max(1, height // k))) is not None:
                         k = round(width / im.size[0])
                     else:
                         k = 1

@@ -1,0 +1,113 @@
+"""The command line as scripts use it: names, JSON shapes, and one `error:` line with exit 2."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import image_bytes
+
+
+def vigil(*args, cwd=None, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "vigil.cli.main", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def test_hash_json(tmp_path, pictures):
+    jpg = tmp_path / "photo.txt"
+    jpg.write_bytes(image_bytes(pictures[0], "JPEG"))
+    txt = tmp_path / "notes.md"
+    txt.write_text("hello\n")
+    result = vigil("hash", jpg, txt, "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [list(r) for r in rows] == [
+        ["path", "size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality"]
+    ] * 2
+    assert rows[0]["type"] == "image/jpeg" and len(rows[0]["pdq"]) == 64 and rows[0]["pdq_quality"] >= 50
+    assert rows[0]["md5"] == hashlib.md5(jpg.read_bytes()).hexdigest()
+    assert rows[1] == {
+        "path": str(txt),
+        "size": 6,
+        "type": "text/plain",
+        "md5": hashlib.md5(b"hello\n").hexdigest(),
+        "sha1": hashlib.sha1(b"hello\n").hexdigest(),
+        "sha256": hashlib.sha256(b"hello\n").hexdigest(),
+        "pdq": None,
+        "pdq_quality": None,
+    }
+
+
+def test_hash_table_output(tmp_path):
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"\x00\x01")
+    result = vigil("hash", f)
+    assert result.returncode == 0 and hashlib.md5(b"\x00\x01").hexdigest() in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["hash", "/no/such/file"], "error: /no/such/file: no such file"),
+        (["hashset", "import"], "error: Missing argument"),
+        (["hashset", "import", "/no/such/list", "--name", "x"], "error: /no/such/list: no such file"),
+        (["scan", "/no/such/dir", "--case", "c"], "error: /no/such/dir: no such file or folder"),
+        (["scan", ".", "--case", "c", "--threshold", "300"], "error: --threshold must be 0-255"),
+        (["hashset", "import", "LIST", "--name", "x", "--format", "csv"], "error: unknown format 'csv'"),
+        (["frobnicate"], "error: No such command"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(tmp_path, args, message):
+    (tmp_path / "LIST").write_text("d41d8cd98f00b204e9800998ecf8427e\n")
+    args = [a.replace("LIST", str(tmp_path / "LIST")) for a in args]
+    result = vigil(*args, "--db", tmp_path / "v.db") if args[0] != "hash" else vigil(*args)
+    if args[0] == "frobnicate":
+        result = vigil(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_bad_import_line_leaves_database_unchanged(tmp_path):
+    db = tmp_path / "v.db"
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text("d41d8cd98f00b204e9800998ecf8427e\n")
+    bad.write_text("d41d8cd98f00b204e9800998ecf8427e\n\nnot-a-hash\n")
+    assert vigil("hashset", "import", good, "--name", "good", "--db", db).returncode == 0
+    result = vigil("hashset", "import", bad, "--name", "bad", "--db", db)
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"error: {bad}:3: expected a hex hash (md5, sha1, sha256 or pdq), got 'not-a-hash'\n"
+    )
+    listed = json.loads(vigil("hashset", "list", "--json", "--db", db).stdout)
+    assert [(s["name"], s["entries"], s["format"]) for s in listed] == [("good", 1, "text")]
+    assert set(listed[0]) == {
+        "name",
+        "source",
+        "category",
+        "format",
+        "entries",
+        "imported_at",
+        "file_sha256",
+        "enabled",
+    }
+    assert listed[0]["file_sha256"] == hashlib.sha256(good.read_bytes()).hexdigest()
+
+
+def test_vigil_db_environment_variable(tmp_path):
+    import os
+
+    env = {**os.environ, "VIGIL_DB": str(tmp_path / "env.db")}
+    lst = tmp_path / "l.txt"
+    lst.write_text("d41d8cd98f00b204e9800998ecf8427e\n")
+    assert vigil("hashset", "import", lst, "--name", "n", env=env).returncode == 0
+    assert (tmp_path / "env.db").exists()

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+
+import pytest
+
+from vigil.media.containers import ArchiveError, is_tar, members
+
+
+def make_zip(files: dict[str, bytes], encrypted: set[str] = frozenset()) -> io.BytesIO:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    raw = bytearray(buf.getvalue())
+    for name in encrypted:  # set the "encrypted" flag, as a password-protected member has it
+        for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            at = 0
+            while (at := raw.find(signature, at)) >= 0:
+                name_at = at + (30 if flag_at == 6 else 46)
+                if raw[name_at : name_at + len(name)] == name.encode():
+                    raw[at + flag_at] |= 0x1
+                at += 4
+    return io.BytesIO(bytes(raw))
+
+
+def make_tar(files: dict[str, bytes], mode: str = "w:gz") -> io.BytesIO:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf
+
+
+def test_zip_members_sorted_with_clean_paths():
+    got = list(members(make_zip({"b/2.txt": b"two", "./a//1.txt": b"one", "dir/": b""}), "application/zip"))
+    assert [(m.name, m.data) for m in got] == [("a/1.txt", b"one"), ("b/2.txt", b"two")]
+
+
+def test_encrypted_zip_member_is_reported_not_read():
+    got = list(members(make_zip({"x.jpg": b"secret", "y.txt": b"open"}, {"x.jpg"}), "application/zip"))
+    assert got[0].name == "x.jpg" and got[0].data is None and "encrypted" in got[0].error
+    assert got[1].data == b"open"
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
+def test_tar_members_in_every_compression(mode):
+    buf = make_tar({"p/q.jpg": b"abc"}, mode)
+    assert is_tar(buf) and buf.tell() == 0
+    got = list(members(buf, "application/gzip"))
+    assert [(m.name, m.data, m.size) for m in got] == [("p/q.jpg", b"abc", 3)]
+
+
+def test_lone_gzip_is_not_an_archive():
+    import gzip
+
+    assert not is_tar(io.BytesIO(gzip.compress(b"just a file")))
+
+
+def test_corrupt_archives_raise_archive_error():
+    with pytest.raises(ArchiveError):
+        list(members(io.BytesIO(b"PK\x03\x04" + b"\x00" * 50), "application/zip"))
+    data = make_tar({"a": b"x" * 5000}, "w:gz").getvalue()
+    with pytest.raises(ArchiveError):
+        list(members(io.BytesIO(data[: len(data) // 2]), "application/gzip"))

@@ -1,0 +1,176 @@
+"""A scan checked item by item: exact hits, altered copies, misnamed files, archives, errors, groups."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import zipfile
+
+import pytest
+from PIL import ImageDraw, ImageOps
+
+from tests.conftest import image_bytes
+from vigil.cli.main import run
+from vigil.scan.hashing import hash_bytes
+from vigil.scan.pipeline import hash_evidence
+
+
+def digests(data: bytes) -> dict:
+    return {
+        "md5": hashlib.md5(data).hexdigest(),
+        "sha1": hashlib.sha1(data).hexdigest(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+@pytest.fixture
+def evidence(tmp_path, pictures):
+    known = [image_bytes(p, "JPEG") for p in pictures[:3]]
+    ev = tmp_path / "evidence"
+    (ev / "sub").mkdir(parents=True)
+    files = {
+        "a_exact.jpg": known[0],
+        "sub/misnamed.txt": known[1],
+        "b_mirror.png": image_bytes(ImageOps.mirror(pictures[2]), "PNG"),
+        "c_unknown.jpg": image_bytes(pictures[4], "JPEG"),
+        "c_unknown_copy.jpg": image_bytes(pictures[4], "JPEG"),
+        "d_truncated.jpg": known[2][:2000],
+        "e_notes.txt": b"nothing to see\n",
+    }
+    marked = pictures[5].copy()
+    ImageDraw.Draw(marked).text((10, 10), "watermark", fill=(255, 255, 255))
+    files["c_unknown_marked.webp"] = image_bytes(marked, "WEBP")
+    files["f_near_of_unknown.jpg"] = image_bytes(pictures[5].resize((320, 240)), "JPEG")
+    for name, data in files.items():
+        (ev / name).write_bytes(data)
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        z.writestr("inner/known.jpg", known[0])
+        z.writestr("inner/readme.txt", "hello")
+    (ev / "g_archive.zip").write_bytes(zbuf.getvalue())
+    tbuf = io.BytesIO()
+    with tarfile.open(fileobj=tbuf, mode="w:gz") as t:
+        info = tarfile.TarInfo("x/y.jpg")
+        info.size = len(known[1])
+        t.addfile(info, io.BytesIO(known[1]))
+    (ev / "h_backup.tar.gz").write_bytes(tbuf.getvalue())
+    files["g_archive.zip"], files["h_backup.tar.gz"] = zbuf.getvalue(), tbuf.getvalue()
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "md5.txt").write_text(digests(known[0])["md5"] + "\n" + digests(known[1])["md5"] + "\n")
+    return ev, lists, files, known
+
+
+def cli(*args) -> int:
+    try:
+        run(list(args))
+    except SystemExit as exit_:
+        return exit_.code
+    return 0
+
+
+def test_scan_json_item_by_item(tmp_path, evidence, pictures):
+    ev, lists, files, known = evidence
+    db = str(tmp_path / "v.db")
+    assert (
+        cli(
+            "hashset", "import", str(lists / "md5.txt"), "--name", "hotline", "--category", "csam", "--db", db
+        )
+        == 0
+    )
+    # picture 2 is known by the PDQ of its JPEG; the evidence holds only a mirrored PNG of it
+    pdq_list = tmp_path / "lists" / "pdq.txt"
+    pdq_list.write_text("pdq,category\n" + hash_bytes(known[2], "k").pdq + ",CSAM\n")
+    assert cli("hashset", "import", str(pdq_list), "--name", "national-pdq", "--db", db) == 0
+    out = tmp_path / "case.json"
+    assert cli("scan", str(ev), "--case", "case-1", "--json", str(out), "--db", db, "--workers", "2") == 0
+    report = json.loads(out.read_text())
+    assert report["case"] == "case-1"
+    assert report["source"] == str(ev.resolve())
+    items = {it["path"]: it for it in report["items"]}
+    assert list(items) == sorted(items)
+    expected_paths = sorted(
+        [*files, "g_archive.zip!inner/known.jpg", "g_archive.zip!inner/readme.txt", "h_backup.tar.gz!x/y.jpg"]
+    )
+    assert list(items) == expected_paths
+
+    for path, data in files.items():
+        item = items[path]
+        assert item["size"] == len(data)
+        assert {k: item[k] for k in ("md5", "sha1", "sha256")} == digests(data), path
+    assert set(items["a_exact.jpg"]) == {
+        "path",
+        "size",
+        "type",
+        "md5",
+        "sha1",
+        "sha256",
+        "pdq",
+        "pdq_quality",
+        "matches",
+        "duplicate_group",
+        "error",
+    }
+
+    def sigs(path):
+        return [(m["hashset"], m["signal"], m["category"]) for m in items[path]["matches"]]
+
+    # exact hits, including inside archives and under a misleading name
+    assert sigs("a_exact.jpg") == [("hotline", "md5", "csam")]
+    assert items["sub/misnamed.txt"]["type"] == "image/jpeg"
+    assert ("hotline", "md5", "csam") in sigs("sub/misnamed.txt")
+    assert sigs("g_archive.zip!inner/known.jpg") == [("hotline", "md5", "csam")]
+    assert ("hotline", "md5", "csam") in sigs("h_backup.tar.gz!x/y.jpg")
+    # altered copy: the mirror of a known picture matches its PDQ through the dihedral variants
+    mirror = items["b_mirror.png"]["matches"]
+    assert [(m["hashset"], m["signal"], m["category"]) for m in mirror] == [("national-pdq", "pdq", "csam")]
+    assert mirror[0]["distance"] <= 16
+    # nothing else matches
+    for path in (
+        "c_unknown.jpg",
+        "c_unknown_copy.jpg",
+        "e_notes.txt",
+        "g_archive.zip!inner/readme.txt",
+        "c_unknown_marked.webp",
+        "f_near_of_unknown.jpg",
+        "g_archive.zip",
+        "h_backup.tar.gz",
+    ):
+        assert items[path]["matches"] == [], path
+    # types from content, PDQ only for images, errors recorded without stopping the scan
+    assert items["e_notes.txt"]["type"] == "text/plain" and items["e_notes.txt"]["pdq"] is None
+    assert items["g_archive.zip"]["type"] == "application/zip"
+    assert items["h_backup.tar.gz"]["type"] == "application/gzip"
+    assert "truncated" in items["d_truncated.jpg"]["error"] and items["d_truncated.jpg"]["pdq"] is None
+    assert all(it["error"] is None for p, it in items.items() if p != "d_truncated.jpg")
+    assert all(it["pdq_quality"] >= 50 for it in items.values() if it["pdq"])
+    # duplicates: exact copies (a_exact + zip member), a copy and its archive twin, near copies
+    groups = {}
+    for path, it in items.items():
+        if it["duplicate_group"] is not None:
+            groups.setdefault(it["duplicate_group"], set()).add(path)
+    assert sorted(groups.values(), key=sorted) == [
+        {"a_exact.jpg", "g_archive.zip!inner/known.jpg"},
+        {"c_unknown.jpg", "c_unknown_copy.jpg"},
+        {"c_unknown_marked.webp", "f_near_of_unknown.jpg"},
+        {"h_backup.tar.gz!x/y.jpg", "sub/misnamed.txt"},
+    ]
+    # groups are numbered in path order
+    assert items["a_exact.jpg"]["duplicate_group"] == 1 and items["c_unknown.jpg"]["duplicate_group"] == 2
+    assert report["summary"] == {
+        "files": len(expected_paths),
+        "images": 10,
+        "errors": 1,
+        "matched_exact": 4,
+        "matched_near": 1,
+        "duplicate_groups": 4,
+    }
+
+
+def test_rescan_replaces_the_case_and_one_worker_equals_two(tmp_path, evidence):
+    ev, *_ = evidence
+    one = [it.report() for it in hash_evidence(ev, workers=1)]
+    two = [it.report() for it in hash_evidence(ev, workers=2)]
+    assert one == two

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from vigil.errors import InputFormatError, VigilError
+from vigil.hashsets import Entry, read_entries
+from vigil.store import open_database
+from vigil.store.db import HEAD_REVISION, MIGRATIONS
+from vigil.store.hashsets import HashsetRepository
+
+
+def test_head_revision_constant_matches_the_migration_scripts():
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+
+
+def test_database_is_created_on_first_use_in_wal_mode(tmp_path):
+    path = tmp_path / "nested" / "v.db"
+    open_database(str(path))
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+        assert {"hashsets", "hash_entries", "cases", "case_items", "alembic_version"} <= tables
+        assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    open_database(str(path))  # a second open finds it migrated
+
+
+def test_db_path_that_is_a_folder_is_a_user_error(tmp_path):
+    with pytest.raises(VigilError, match="is a folder"):
+        open_database(str(tmp_path))
+
+
+def entries(n, signal="md5"):
+    return [Entry(signal, i.to_bytes(16, "big"), "csam") for i in range(n)]
+
+
+def test_import_and_lookup(db):
+    repo = HashsetRepository(db)
+    info = repo.import_entries("a", entries(5), fmt="text", source="src", category="csam")
+    assert (info.name, info.entries, info.source) == ("a", 5, "src")
+    found = repo.exact_opinions("md5", [(3).to_bytes(16, "big"), (99).to_bytes(16, "big")])
+    assert list(found) == [(3).to_bytes(16, "big")]
+    assert found[(3).to_bytes(16, "big")][0].hashset == "a"
+
+
+def test_failed_import_leaves_the_database_unchanged(db, tmp_path):
+    repo = HashsetRepository(db)
+    repo.import_entries("a", entries(3), fmt="text")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("\n".join([f"{i:032x}" for i in range(30_000)] + ["nothex"]))
+    for name in ("a", "b"):  # replacing an existing set, and creating a new one
+        with pytest.raises(InputFormatError, match=r"bad.txt:30001:"):
+            repo.import_entries(name, read_entries(bad), fmt="text")
+    assert [(i.name, i.entries) for i in repo.list()] == [("a", 3)]
+    assert repo.count_by_signal() == {"md5": 3}
+
+
+def test_reimport_replaces_the_set(db):
+    repo = HashsetRepository(db)
+    repo.import_entries("a", entries(3), fmt="text")
+    repo.import_entries("a", entries(2), fmt="text")
+    assert [(i.name, i.entries) for i in repo.list()] == [("a", 2)]
+    assert repo.count_by_signal() == {"md5": 2}
