@@ -77,25 +77,30 @@ def axis_kernel(full: int, k: int = 1) -> np.ndarray:
     """64 x ceil(full/k) float32 weights: two box passes and centre sampling along one axis.
 
     `full` is the side of the original image, `k` the factor by which the decoded image is reduced.
+    Built in O(64 * full) with prefix sums, since real evidence has as many image sizes as images.
     """
     w = (full + 2 * SIDE - 1) // (2 * SIDE)
     sample = ((np.arange(SIDE) + 0.5) * full / SIDE).astype(np.int64)
     lo, hi = _box_window(full, w)
     count = (hi - lo + 1).astype(np.float64)
-    # weights of the second pass at each sampled position: one box per output row
+    # Output j of the second pass gathers every m whose window holds j: m in [first_m, last_m].
+    # The first pass at sampled row s weighs m by 1/count[s] over [lo[s], hi[s]], so the sum of
+    # first(s, m) / count[m] over a range of m is a difference of one prefix sum of 1/count.
+    # Only a band of < 2w outputs around each sample is non-zero; work on that band alone.
     j = np.arange(full)
-    first = (j[None, :] >= lo[sample][:, None]) & (j[None, :] <= hi[sample][:, None])
-    first = first / count[sample][:, None]
-    # spread every first-pass weight over its own box, with a difference array and one cumsum
-    spread = first / count[None, :]
-    diff = np.zeros((SIDE, full + 1))
-    np.add.at(diff, (slice(None), lo), spread)
-    np.add.at(diff, (slice(None), hi + 1), -spread)
-    weights = np.cumsum(diff, axis=1)[:, :full]
-    if k > 1:
-        reduced = -(-full // k)
-        weights = np.pad(weights, ((0, 0), (0, reduced * k - full)))
-        weights = weights.reshape(SIDE, reduced, k).sum(axis=2)
+    first_m = np.searchsorted(hi, j, side="left")
+    last_m = np.searchsorted(lo, j, side="right") - 1
+    prefix = np.concatenate(([0.0], np.cumsum(1.0 / count)))
+    start, stop = lo[sample][:, None], hi[sample][:, None] + 1
+    band_lo, band_hi = lo[lo[sample]], hi[hi[sample]]
+    cols = band_lo[:, None] + np.arange(int((band_hi - band_lo).max()) + 1)[None, :]
+    inside = cols <= band_hi[:, None]
+    cols = np.minimum(cols, full - 1)
+    upper = prefix[np.clip(last_m[cols] + 1, start, stop)]
+    lower = prefix[np.clip(first_m[cols], start, stop)]
+    values = (upper - lower) * inside / count[sample][:, None]
+    weights = np.zeros((SIDE, -(-full // k)))
+    np.add.at(weights, (np.arange(SIDE)[:, None], cols // k), values)
     return np.ascontiguousarray(weights, dtype=np.float32)
 
 
