@@ -128,7 +128,7 @@ def main() -> None:
     vigil_s = timed(pin([vigil_exe, "hash", "--json", *files]), args.repeat)
     n = len(files)
     table(
-        "Speed (whole process on one core, start-up included, best of %d)" % args.repeat,
+        f"Speed (whole process on one core, start-up included, best of {args.repeat})",
         ["hasher", "work per image", "seconds", "images/s", "ratio"],
         [
             ["threatexchange PdqSignal", "PDQ", f"{te_s:.2f}", f"{n / te_s:.0f}", "1.00x"],

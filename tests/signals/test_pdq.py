@@ -32,9 +32,10 @@ def reference_dihedral(rgb: np.ndarray) -> list[bytes]:
 def test_full_size_luma_matches_reference(luma):
     value, quality = reference(np.repeat(luma[:, :, None], 3, axis=2))
     ours = pdq_from_luma(luma)
-    # noise puts many coefficients near the median, where float summation order can flip a bit
-    assert PdqSignal.distance(ours.value, value) <= 10
     assert abs(ours.quality - quality) <= 1
+    if quality >= PdqSignal.min_quality:  # a flat image's bits are float noise in any implementation
+        # noise puts many coefficients near the median, where float summation order can flip a bit
+        assert PdqSignal.distance(ours.value, value) <= 10
 
 
 def test_tiny_images_hash_to_zero_like_the_reference():
