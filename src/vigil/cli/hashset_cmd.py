@@ -28,7 +28,8 @@ def import_(
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from vigil.classify import SCHEMES, normalise_label
-    from vigil.hashsets import read_entries
+    from vigil.hashsets import FORMATS, detect_format, read_entries
+    from vigil.signals import get_signal
     from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
 
@@ -36,26 +37,26 @@ def import_(
         raise VigilError(f"{path}: no such file")
     if scheme not in SCHEMES:
         raise VigilError(f"--scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+    if fmt not in FORMATS:
+        raise VigilError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if signal is not None:
+        get_signal(signal)  # an unknown name is an error before anything is read or written
     repo = HashsetRepository(open_database(db))
-    entries = read_entries(path, fmt, signal=signal, scheme=scheme, category=None)
+    if fmt == "auto":
+        fmt = detect_format(path)
+    entries = read_entries(path, fmt, signal=signal, scheme=scheme)
     with progress_bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
         task = bar.add_task(f"importing {path.name}", total=None)
         info = repo.import_entries(
             name,
             entries,
-            fmt=fmt if fmt != "auto" else _detected(path),
+            fmt=fmt,
             source=source,
             category=normalise_label(category) if category else None,
             path=path,
             progress=lambda n: bar.update(task, description=f"importing {path.name}: {n:,} entries"),
         )
     typer.echo(f"imported {info.entries:,} entries into hash set {info.name!r}")
-
-
-def _detected(path: Path) -> str:
-    from vigil.hashsets import detect_format
-
-    return detect_format(path)
 
 
 @app.command("list")

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from vigil.media.sniff import HEAD_BYTES
-
 MAX_MEMBER_BYTES = 256 << 20
 SEPARATOR = "!"
 
@@ -102,9 +100,3 @@ def members(source: BinaryIO, mime: str) -> Iterator[Member]:
         yield from _zip_members(source)
     else:
         yield from _tar_members(source)
-
-
-def head(member: Member) -> bytes:
-    if member.data is not None:
-        return member.data[:HEAD_BYTES]
-    return b""

@@ -18,6 +18,7 @@ from vigil.signals.crypto import CHUNK, MultiDigest, digest_bytes
 from vigil.signals.pdq import pdq_from_luma
 
 IN_MEMORY_BYTES = 64 << 20
+HASH_KEYS = ("path", "size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality")
 
 
 @dataclass
@@ -37,33 +38,17 @@ class Item:
     matches: list[dict] = field(default_factory=list)
     duplicate_group: int | None = None
 
+    def hashes(self) -> dict:
+        """The item as `vigil hash --json` shows it."""
+        return {key: getattr(self, key) for key in HASH_KEYS}
+
     def report(self) -> dict:
         """The item as the case JSON shows it (key order as documented)."""
         return {
-            "path": self.path,
-            "size": self.size,
-            "type": self.type,
-            "md5": self.md5,
-            "sha1": self.sha1,
-            "sha256": self.sha256,
-            "pdq": self.pdq,
-            "pdq_quality": self.pdq_quality,
+            **self.hashes(),
             "matches": self.matches,
             "duplicate_group": self.duplicate_group,
             "error": self.error,
-        }
-
-    def hashes(self) -> dict:
-        """The item as `vigil hash --json` shows it."""
-        return {
-            "path": self.path,
-            "size": self.size,
-            "type": self.type,
-            "md5": self.md5,
-            "sha1": self.sha1,
-            "sha256": self.sha256,
-            "pdq": self.pdq,
-            "pdq_quality": self.pdq_quality,
         }
 
 
