@@ -174,3 +174,22 @@ def test_rescan_replaces_the_case_and_one_worker_equals_two(tmp_path, evidence):
     one = [it.report() for it in hash_evidence(ev, workers=1)]
     two = [it.report() for it in hash_evidence(ev, workers=2)]
     assert one == two
+
+
+def test_an_unexpected_failure_on_one_file_is_that_files_error(tmp_path, monkeypatch):
+    from vigil.scan import pipeline
+
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "b.txt").write_text("b")
+
+    def explode(fs_path, logical, dihedral=False):
+        if logical == "a.txt":
+            raise ZeroDivisionError("boom")
+        return [pipeline.Item(path=logical, size=1)]
+
+    monkeypatch.setattr(pipeline, "hash_file", explode)
+    items = pipeline.hash_evidence(tmp_path, workers=1)
+    assert [(it.path, it.error) for it in items] == [
+        ("a.txt", "internal error while hashing: ZeroDivisionError: boom"),
+        ("b.txt", None),
+    ]

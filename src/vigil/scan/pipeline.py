@@ -49,7 +49,11 @@ class CaseResult:
 
 
 def _work(task: tuple[str, str]) -> list[Item]:
-    return hash_file(task[0], task[1], dihedral=True)
+    """One file's items. A bug tripped by one odd file becomes that file's error, not a dead scan."""
+    try:
+        return hash_file(task[0], task[1], dihedral=True)
+    except Exception as exc:  # noqa: BLE001 - reported on the item, the scan goes on
+        return [Item(path=task[1], error=f"internal error while hashing: {type(exc).__name__}: {exc}")]
 
 
 def default_workers() -> int:
