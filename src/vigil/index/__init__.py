@@ -1,11 +1,22 @@
 """Lookup structures behind one interface: exact (hash -> entry ids) and near (PDQ Hamming search).
 
 `NearIndex` and `ExactIndex` are the interfaces the scan and the CLI use. The implementations here are
-the simple, always-correct fallbacks; faster ones replace them without touching callers.
+`FlatPdqIndex` is the simple, always-correct brute force (the reference in tests); `MihPdqIndex` is the
+exact multi-index search used everywhere else.
 """
 
-from vigil.index.base import ExactIndex, NearIndex, NearMatch
+from vigil.index.base import ExactIndex, NearIndex, NearMatch, search_dihedral
 from vigil.index.exact import DictExactIndex
 from vigil.index.flat import FlatPdqIndex
+from vigil.index.mih import MihPdqIndex, Segment
 
-__all__ = ["ExactIndex", "NearIndex", "NearMatch", "DictExactIndex", "FlatPdqIndex"]
+__all__ = [
+    "ExactIndex",
+    "NearIndex",
+    "NearMatch",
+    "DictExactIndex",
+    "FlatPdqIndex",
+    "MihPdqIndex",
+    "Segment",
+    "search_dihedral",
+]

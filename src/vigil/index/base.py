@@ -23,3 +23,21 @@ class ExactIndex(Protocol):
     """Entry ids for each value of one signal that is present."""
 
     def lookup(self, signal: str, values: Iterable[bytes]) -> dict[bytes, list[int]]: ...
+
+
+def search_dihedral(
+    index: NearIndex, variants: Sequence[Sequence[bytes]], threshold: int
+) -> list[list[NearMatch]]:
+    """For each image (its 8 PDQ variants), every id within threshold of any variant, at the smallest
+    distance, closest first: rotated and mirrored copies found in one batched call."""
+    flat = [v for group in variants for v in group]
+    hits = index.search(flat, threshold)
+    out, at = [], 0
+    for group in variants:
+        best: dict[int, int] = {}
+        for matches in hits[at : at + len(group)]:
+            for m in matches:
+                best[m.id] = min(m.distance, best.get(m.id, 256))
+        out.append([NearMatch(i, d) for i, d in sorted(best.items(), key=lambda kv: (kv[1], kv[0]))])
+        at += len(group)
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vigil.index import FlatPdqIndex
+from vigil.index import MihPdqIndex, search_dihedral
 from vigil.scan.hashing import Item
 from vigil.signals.pdq import PdqSignal
 
@@ -37,12 +37,11 @@ def assign_duplicate_groups(items: Sequence[Item], threshold: int) -> int:
                 uf.union(i, j)
     hashed = [i for i, it in enumerate(items) if it.pdq and (it.pdq_quality or 0) >= PdqSignal.min_quality]
     if hashed:
-        index = FlatPdqIndex([bytes.fromhex(items[i].pdq) for i in hashed], hashed)
-        for i in hashed:
-            variants = items[i].dihedral or (items[i].pdq,)
-            for hits in index.search([bytes.fromhex(v) for v in variants], threshold):
-                for hit in hits:
-                    uf.union(i, hit.id)
+        index = MihPdqIndex.build([bytes.fromhex(items[i].pdq) for i in hashed], hashed)
+        variants = [[bytes.fromhex(v) for v in (items[i].dihedral or (items[i].pdq,))] for i in hashed]
+        for i, hits in zip(hashed, search_dihedral(index, variants, threshold), strict=True):
+            for hit in hits:
+                uf.union(i, hit.id)
     members: dict[int, list[int]] = {}
     for i in range(len(items)):
         members.setdefault(uf.find(i), []).append(i)

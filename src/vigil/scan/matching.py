@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from vigil.index import search_dihedral
 from vigil.scan.hashing import Item
 from vigil.signals.crypto import CRYPTO_SIGNALS
 from vigil.signals.pdq import PdqSignal
@@ -32,21 +33,15 @@ def match_items(repo: HashsetRepository, items: Sequence[Item], threshold: int) 
     queried = [it for it in items if it.pdq and (it.pdq_quality or 0) >= PdqSignal.min_quality]
     if not queried:
         return
-    index, _ = repo.pdq_index()
+    index = repo.pdq_index()
     if not len(index):
         return
-    best: list[dict[int, int]] = []
-    for item in queried:
-        variants = [bytes.fromhex(v) for v in (item.dihedral or (item.pdq,))]
-        closest: dict[int, int] = {}
-        for hits in index.search(variants, threshold):
-            for hit in hits:
-                closest[hit.id] = min(hit.distance, closest.get(hit.id, 256))
-        best.append(closest)
-    opinions = repo.opinions_by_id({i for closest in best for i in closest})
-    for item, closest in zip(queried, best, strict=True):
-        for entry_id, distance in sorted(closest.items(), key=lambda kv: kv[1]):
-            opinion = opinions[entry_id]
-            _add(item, opinion.hashset, "pdq", distance, opinion.category)
+    variants = [[bytes.fromhex(v) for v in (item.dihedral or (item.pdq,))] for item in queried]
+    best = search_dihedral(index, variants, threshold)
+    opinions = repo.opinions_by_id({m.id for hits in best for m in hits})
+    for item, hits in zip(queried, best, strict=True):
+        for hit in hits:
+            opinion = opinions[hit.id]
+            _add(item, opinion.hashset, "pdq", hit.distance, opinion.category)
     for item in items:
         item.matches.sort(key=lambda m: (m["distance"], m["hashset"], m["signal"]))

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from vigil.errors import NotFoundError, VigilError
 from vigil.hashsets import Entry
-from vigil.index import FlatPdqIndex, NearIndex
+from vigil.index import NearIndex
 from vigil.store.db import Database
 from vigil.store.models import HashEntry, Hashset
 
@@ -120,7 +120,14 @@ class HashsetRepository:
                 if progress:
                     progress(count)
             conn.execute(update(Hashset).where(Hashset.id == set_id).values(entry_count=count))
+        self.sync_index()
         return self.get(name)
+
+    def sync_index(self) -> None:
+        """Add the PDQ index segment of a new set and drop those of replaced ones (no full rebuild)."""
+        from vigil.store.pdqindex import PdqIndexStore
+
+        PdqIndexStore(self.db).sync()
 
     def get(self, name: str) -> HashsetInfo:
         with self.db.engine.connect() as conn:
@@ -155,16 +162,12 @@ class HashsetRepository:
                     _add_opinion(found.setdefault(bytes(value), []), Opinion(set_name, cat or default))
         return found
 
-    def pdq_index(self) -> tuple[NearIndex, list[int]]:
-        """A near index over every PDQ hash of the enabled sets; ids are hash_entries ids."""
-        with self.db.engine.connect() as conn:
-            rows = conn.execute(
-                select(HashEntry.id, HashEntry.value)
-                .join(Hashset, Hashset.id == HashEntry.hashset_id)
-                .where(Hashset.enabled, HashEntry.signal == "pdq")
-            ).all()
-        ids = [r[0] for r in rows]
-        return FlatPdqIndex([bytes(r[1]) for r in rows], ids), ids
+    def pdq_index(self) -> NearIndex:
+        """The near index over every PDQ hash of the enabled sets (ids are hash_entries ids), brought
+        up to date with the hash sets first."""
+        from vigil.store.pdqindex import PdqIndexStore
+
+        return PdqIndexStore(self.db).open(sync=True)
 
     def opinions_by_id(self, entry_ids: Iterable[int]) -> dict[int, Opinion]:
         out: dict[int, Opinion] = {}
