@@ -114,3 +114,33 @@ def test_vigil_db_environment_variable(tmp_path):
     lst.write_text("d41d8cd98f00b204e9800998ecf8427e\n")
     assert vigil("hashset", "import", lst, "--name", "n", env=env).returncode == 0
     assert (tmp_path / "env.db").exists()
+
+
+def test_match_json_lines_exact_and_near(tmp_path, pictures):
+    from vigil.scan.hashing import hash_bytes
+
+    known = hash_bytes(image_bytes(pictures[0], "JPEG"), "k")
+    altered = hash_bytes(image_bytes(pictures[0].resize((320, 240)), "JPEG"), "a")
+    lst = tmp_path / "list.csv"
+    lst.write_text(f"md5,category\n{known.md5},csam\n")
+    pdq = tmp_path / "pdq.txt"
+    pdq.write_text(f"pdq\n{known.pdq}\n")
+    db = tmp_path / "v.db"
+    assert vigil("hashset", "import", lst, "--name", "md5s", "--db", db).returncode == 0
+    assert vigil("hashset", "import", pdq, "--name", "pdqs", "--db", db).returncode == 0
+    queries = tmp_path / "q.txt"
+    queries.write_text(f"{altered.pdq}\n\n{'0' * 64}\n")
+    result = vigil("match", known.md5.upper(), "--file", queries, "--json", "--db", db)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0] == {
+        "query": known.md5,
+        "matches": [{"hashset": "md5s", "signal": "md5", "distance": 0, "category": "csam"}],
+    }
+    assert lines[1]["query"] == altered.pdq
+    (near,) = lines[1]["matches"]
+    assert near["hashset"] == "pdqs" and near["signal"] == "pdq" and 0 < near["distance"] <= 31
+    assert lines[2] == {"query": "0" * 64, "matches": []}
+    assert len(lines) == 3
+    bad = vigil("match", "--file", queries, "xyz", "--db", db)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: argument 1: expected md5")
