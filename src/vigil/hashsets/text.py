@@ -20,6 +20,7 @@ from vigil.hashsets.entry import Entry
 from vigil.signals import SIGNALS, guess_signal
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_BARE = re.compile(r"[0-9a-fA-F]+")
 _HASH_COLUMNS = {*SIGNALS, "hash"}
 _KNOWN_COLUMNS = {*_HASH_COLUMNS, "category", "series", "comment", "quality", "name", "filename"}
 
@@ -39,12 +40,26 @@ def read_text(path: Path, signal: str | None = None, category: str | None = None
         fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise VigilError(f"{source}: cannot read: {exc.strerror}") from None
+    default = normalise_label(category) if category else None
+    bare_signal: dict[int, str] = {}  # hex length -> signal name, for lines that are just a hash
     with fh:
         columns: list[str] | None = None
         try:
             for number, raw in enumerate(fh, start=1):
                 line = raw.strip()
                 if not line or line.startswith("#"):
+                    continue
+                # fast path: a line that is only a hash (most lists, and every 10M-line one)
+                if (
+                    (columns is None or len(columns) == 1)
+                    and len(line) in (32, 40, 64)
+                    and _BARE.fullmatch(line)
+                ):
+                    name = bare_signal.get(len(line))
+                    if name is None:
+                        hint = signal if columns is None or columns[0] == "hash" else columns[0]
+                        name = bare_signal[len(line)] = _signal_name(source, number, line, hint)
+                    yield Entry(name, bytes.fromhex(line), default, None, None, str(number))
                     continue
                 cells = _split(line)
                 first = cells[0].strip('"').lower()
@@ -58,6 +73,15 @@ def read_text(path: Path, signal: str | None = None, category: str | None = None
             raise InputFormatError(source, None, "not a text file (invalid UTF-8)") from None
 
 
+def _signal_name(source: str, number: int, value: str, hint: str | None) -> str:
+    try:
+        sig = guess_signal(value, hint)
+        sig.parse(value)
+    except VigilError as exc:
+        raise InputFormatError(source, number, str(exc)) from None
+    return sig.name
+
+
 def _entry(source, number, cells, columns, signal, category) -> Entry:
     row = dict(zip(columns, cells, strict=False)) if columns else {"hash": cells[0]}
     hash_column = next((c for c in (columns or ["hash"]) if c in _HASH_COLUMNS), None)
@@ -67,15 +91,11 @@ def _entry(source, number, cells, columns, signal, category) -> Entry:
         raise InputFormatError(
             source, number, f"expected a hex hash (md5, sha1, sha256 or pdq), got {value!r}"
         )
-    try:
-        sig = guess_signal(value, hint)
-        parsed = sig.parse(value)
-    except VigilError as exc:
-        raise InputFormatError(source, number, str(exc)) from None
+    name = _signal_name(source, number, value, hint)
     label = row.get("category") or category
     return Entry(
-        signal=sig.name,
-        value=parsed,
+        signal=name,
+        value=bytes.fromhex(value),
         category=normalise_label(label) if label else None,
         series=row.get("series") or None,
         comment=row.get("comment") or None,

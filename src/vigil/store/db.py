@@ -28,6 +28,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # up to 256 MB of page cache: hash imports insert random keys into a large index
+    cur.execute("PRAGMA cache_size=-262144")
     cur.close()
 
 

@@ -100,21 +100,11 @@ class HashsetRepository:
                 )
             ).inserted_primary_key[0]
             count = 0
+            sql = _insert_entries_sql(conn.dialect.paramstyle)
             for batch in _batches(entries, BATCH):
-                conn.execute(
-                    insert(HashEntry),
-                    [
-                        {
-                            "hashset_id": set_id,
-                            "signal": e.signal,
-                            "value": e.value,
-                            "category": e.category,
-                            "series": e.series,
-                            "comment": e.comment,
-                            "ref": e.ref,
-                        }
-                        for e in batch
-                    ],
+                # the driver's executemany with plain tuples: millions of rows, no per-row ORM work
+                conn.exec_driver_sql(
+                    sql, [(set_id, e.signal, e.value, e.category, e.series, e.comment, e.ref) for e in batch]
                 )
                 count += len(batch)
                 if progress:
@@ -181,6 +171,16 @@ class HashsetRepository:
                 for id_, set_name, cat, default in rows:
                     out[id_] = Opinion(set_name, cat or default)
         return out
+
+
+def _insert_entries_sql(paramstyle: str) -> str:
+    marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(paramstyle)
+    if marks is None:
+        raise VigilError(f"unsupported database driver (paramstyle {paramstyle})")
+    return (
+        "INSERT INTO hash_entries (hashset_id, signal, value, category, series, comment, ref) "
+        f"VALUES ({', '.join([marks] * 7)})"
+    )
 
 
 def _add_opinion(opinions: list[Opinion], opinion: Opinion) -> None:
