@@ -144,3 +144,17 @@ def test_match_json_lines_exact_and_near(tmp_path, pictures):
     assert len(lines) == 3
     bad = vigil("match", "--file", queries, "xyz", "--db", db)
     assert bad.returncode == 2 and bad.stderr.startswith("error: argument 1: expected md5")
+
+
+def test_every_command_is_documented_in_the_readme():
+    from pathlib import Path
+
+    from vigil.cli.main import app
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    names = [c.name for c in app.registered_commands] + [
+        f"{g.name} {c.name}" for g in app.registered_groups for c in g.typer_instance.registered_commands
+    ]
+    assert len(names) >= 5
+    for name in names:
+        assert f"`vigil {name} " in readme, name

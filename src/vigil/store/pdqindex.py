@@ -51,7 +51,8 @@ def _locked(folder: Path):
 
 
 def _token(row) -> str:
-    return f"{row.imported_at.isoformat()}|{row.entry_count}"
+    """What identifies one import of one set: a re-import, or another database, never matches."""
+    return f"{row.name}|{row.imported_at.isoformat()}|{row.entry_count}|{row.file_sha256}"
 
 
 class PdqIndexStore:
