@@ -81,3 +81,14 @@ def test_reduction_keeps_two_pixels_per_blur_window():
     assert reduction_for(512, 300) == 2
     assert reduction_for(1024, 768) == 4
     assert reduction_for(4000, 3000) == 8
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "TIFF"])
+def test_reduced_decode_of_other_formats_stays_close_to_reference(pictures, fmt):
+    im = pictures[2].resize((1600, 1200))
+    data = image_bytes(im, fmt)
+    luma = decode_luma(data, "image/" + fmt.lower())
+    assert luma.k == 4 and luma.pixels.shape == (300, 400)
+    ours = pdq_from_luma(luma.pixels, luma.full_height, luma.full_width, luma.k)
+    theirs, _ = reference(np.asarray(Image.open(__import__("io").BytesIO(data)).convert("RGB")))
+    assert PdqSignal.distance(ours.value, theirs) <= 10

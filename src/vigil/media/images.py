@@ -4,7 +4,8 @@ PDQ reduces every image to 64x64. A JPEG can be decoded 2, 4 or 8 times smaller 
 DCT coefficients (libjpeg's scaled IDCT, Pillow's `draft`), and only its luma channel, which skips
 most of the decode and every full-size colour conversion. We reduce by the largest power of two that
 keeps at least two decoded pixels per PDQ blur window, which the benchmark shows keeps the hash
-within a few bits of a full-size decode. Other formats decode in full, then go to luma once.
+within a few bits of a full-size decode. Other formats decode in full, go to 8-bit luma once and are
+reduced by block means (Pillow's `reduce`) by the same factor, so no full-size float copy is made.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def decode_luma(source: bytes | str | os.PathLike, mime: str = "") -> Luma:
                         k = 1
                 im.seek(0)  # first frame of an animation
                 pixels = _to_luma(im)
+                if im.format != "JPEG" and (k := reduction_for(width, height)) > 1:
+                    # block means in C on 8-bit luma: the float pipeline never sees the full size
+                    pixels = np.asarray(Image.fromarray(pixels).reduce(k))
     except UnidentifiedImageError:
         raise DecodeError(f"cannot decode {mime or 'image'}: corrupt or unsupported image data") from None
     except Image.DecompressionBombError as exc:
