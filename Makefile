@@ -24,6 +24,7 @@ demo: $(VENV)/.installed
 	$(BIN)/python -m vigil.demo $(DEMO)
 	$(VIGIL) hashset import $(DEMO)/lists/national.vics.json --name national-vics --source "demo national database (VICS v2)" --db $(DEMO)/vigil.db
 	$(VIGIL) hashset import $(DEMO)/lists/hotline-md5.txt --name hotline-md5 --source "demo hotline list" --category csam --db $(DEMO)/vigil.db
+	$(VIGIL) hashset import $(DEMO)/lists/NSRLFile.txt --name nsrl-demo --source "demo known-good list (NSRL RDS v2 form)" --db $(DEMO)/vigil.db
 	$(VIGIL) hashset list --db $(DEMO)/vigil.db
 	$(VIGIL) scan $(DEMO)/evidence --case demo --json $(DEMO)/case.json --db $(DEMO)/vigil.db
 	@echo "case result: $(DEMO)/case.json"

@@ -130,6 +130,13 @@ def build(root: Path) -> dict:
         info = tarfile.TarInfo("phone/IMG_9999.jpg")
         info.size = len(data)
         t.addfile(info, io.BytesIO(data))
+    # known-good files, as NIST's NSRL lists operating-system files (RDS v2 text form)
+    rows = ['"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode","OpSystemCode","SpecialCode"']
+    for name in ("Documents/readme.txt", "Documents/drawing.bmp"):
+        item = hash_bytes((ev / name).read_bytes(), name)
+        rows.append(f'"{item.sha1.upper()}","{item.md5.upper()}","00000000","{Path(name).name}",'
+                    f'{item.size},1,"DEMO",""')
+    (lists / "NSRLFile.txt").write_text("\n".join(rows) + "\n")
     # unreadable: a truncated JPEG and a corrupt PNG
     (ev / "DCIM" / "IMG_0666.jpg").write_bytes(jpeg(other[2])[:3000])
     (ev / "Downloads" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)

@@ -64,7 +64,7 @@ def test_hash_table_output(tmp_path):
         (["scan", ".", "--case", "c", "--threshold", "300"], "error: --threshold must be 0-255"),
         (
             ["hashset", "import", "LIST", "--name", "x", "--format", "csv"],
-            "error: --format must be one of auto, vics, text, got 'csv'",
+            "error: --format must be one of auto, vics, nsrl, text, got 'csv'",
         ),
         (["frobnicate"], "error: No such command"),
     ],
@@ -93,7 +93,9 @@ def test_bad_import_line_leaves_database_unchanged(tmp_path):
     )
     listed = json.loads(vigil("hashset", "list", "--json", "--db", db).stdout)
     assert [(s["name"], s["entries"], s["format"]) for s in listed] == [("good", 1, "text")]
+    assert listed[0]["known"] is False
     assert set(listed[0]) == {
+        "known",
         "name",
         "source",
         "category",

@@ -112,6 +112,7 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
         "matches",
         "duplicate_group",
         "error",
+        "known",
     }
 
     def sigs(path):
@@ -162,6 +163,7 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
     assert report["summary"] == {
         "files": len(expected_paths),
         "images": 10,
+        "known": 0,
         "errors": 1,
         "matched_exact": 4,
         "matched_near": 1,
@@ -182,7 +184,7 @@ def test_an_unexpected_failure_on_one_file_is_that_files_error(tmp_path, monkeyp
     (tmp_path / "a.txt").write_text("a")
     (tmp_path / "b.txt").write_text("b")
 
-    def explode(fs_path, logical, dihedral=False):
+    def explode(fs_path, logical, dihedral=False, known=None):
         if logical == "a.txt":
             raise ZeroDivisionError("boom")
         return [pipeline.Item(path=logical, size=1)]
@@ -193,3 +195,39 @@ def test_an_unexpected_failure_on_one_file_is_that_files_error(tmp_path, monkeyp
         ("a.txt", "internal error while hashing: ZeroDivisionError: boom"),
         ("b.txt", None),
     ]
+
+
+def test_known_good_files_are_counted_and_skipped(tmp_path, pictures):
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    system = image_bytes(pictures[0], "PNG")  # e.g. a wallpaper the operating system ships
+    (ev / "wallpaper.png").write_bytes(system)
+    (ev / "copy_of_wallpaper.png").write_bytes(system)
+    (ev / "photo.jpg").write_bytes(image_bytes(pictures[1], "JPEG"))
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        z.writestr("inside.png", system)
+    (ev / "installer.zip").write_bytes(zbuf.getvalue())
+    nsrl = tmp_path / "NSRLFile.txt"
+    nsrl.write_text(
+        '"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode","OpSystemCode","SpecialCode"\n'
+        f'"{digests(system)["sha1"].upper()}","","","wallpaper.png",1,1,"",""\n'
+        f'"{digests(zbuf.getvalue())["sha1"].upper()}","","","installer.zip",1,1,"",""\n'
+    )
+    db = str(tmp_path / "v.db")
+    assert cli("hashset", "import", str(nsrl), "--name", "nsrl", "--db", db) == 0
+    # the same wallpaper is also on a (wrong) list of known material: known-good wins, no match
+    (tmp_path / "md5.txt").write_text(digests(system)["md5"] + "\n")
+    assert cli("hashset", "import", str(tmp_path / "md5.txt"), "--name", "list", "--db", db) == 0
+    out = tmp_path / "case.json"
+    assert cli("scan", str(ev), "--case", "k", "--json", str(out), "--db", db) == 0
+    report = json.loads(out.read_text())
+    items = {it["path"]: it for it in report["items"]}
+    assert list(items) == ["copy_of_wallpaper.png", "installer.zip", "photo.jpg", "wallpaper.png"]
+    for path in ("copy_of_wallpaper.png", "wallpaper.png", "installer.zip"):
+        assert items[path]["known"] == "nsrl" and items[path]["matches"] == [], path
+        assert items[path]["pdq"] is None and items[path]["md5"] is not None  # digested, not decoded
+        assert items[path]["duplicate_group"] is None
+    assert items["photo.jpg"]["known"] is None and items["photo.jpg"]["pdq"] is not None
+    assert report["summary"]["known"] == 3 and report["summary"]["matched_exact"] == 0
+    assert report["summary"]["files"] == 4  # the known installer was not expanded

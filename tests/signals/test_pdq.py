@@ -33,7 +33,10 @@ def test_full_size_luma_matches_reference(luma):
     value, quality = reference(np.repeat(luma[:, :, None], 3, axis=2))
     ours = pdq_from_luma(luma)
     assert abs(ours.quality - quality) <= 1
-    if quality >= PdqSignal.min_quality:  # a flat image's bits are float noise in any implementation
+    # Bits are compared where the hash means something: a flat image, or one smaller than the
+    # 64x64 grid (whose cells then repeat pixels, so coefficients tie at the median), has bits that
+    # are float rounding noise in any implementation.
+    if quality >= PdqSignal.min_quality and min(luma.shape) >= 64:
         # noise puts many coefficients near the median, where float summation order can flip a bit
         assert PdqSignal.distance(ours.value, value) <= 10
 

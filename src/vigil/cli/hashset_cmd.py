@@ -22,13 +22,18 @@ def import_(
     category: str = typer.Option(None, "--category", help="Category of entries that carry none."),
     signal: str = typer.Option(None, "--signal", help="Text lists: md5, sha1, sha256 or pdq."),
     scheme: str = typer.Option("us", "--scheme", help="VICS category scheme: us or legacy."),
+    known: bool = typer.Option(
+        None,
+        "--known/--not-known",
+        help="Known-good set: matching files are counted and skipped in scans. Default: NSRL yes, others no.",
+    ),
     db: str = DB,
 ) -> None:
     """Import a hash list as a named hash set, in one transaction."""
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from vigil.classify import SCHEMES, normalise_label
-    from vigil.hashsets import FORMATS, detect_format, read_entries
+    from vigil.hashsets import FORMATS, KNOWN_BY_DEFAULT, detect_format, read_entries
     from vigil.signals import get_signal
     from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
@@ -54,9 +59,11 @@ def import_(
             source=source,
             category=normalise_label(category) if category else None,
             path=path,
+            known=fmt in KNOWN_BY_DEFAULT if known is None else known,
             progress=lambda n: bar.update(task, description=f"importing {path.name}: {n:,} entries"),
         )
-    typer.echo(f"imported {info.entries:,} entries into hash set {info.name!r}")
+    kind = "known-good hash set" if info.known else "hash set"
+    typer.echo(f"imported {info.entries:,} entries into {kind} {info.name!r}")
 
 
 @app.command("list")
@@ -74,5 +81,6 @@ def list_(as_json: bool = JSON, db: str = DB) -> None:
 
     table = Table("name", "entries", "format", "source", "category", "imported", box=None)
     for i in infos:
-        table.add_row(i.name, f"{i.entries:,}", i.format, i.source or "", i.category or "", i.imported_at)
+        name = i.name + (" (known)" if i.known else "") + ("" if i.enabled else " (disabled)")
+        table.add_row(name, f"{i.entries:,}", i.format, i.source or "", i.category or "", i.imported_at)
     Console().print(table if infos else "no hash sets yet: vigil hashset import PATH --name NAME")

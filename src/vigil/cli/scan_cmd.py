@@ -57,7 +57,7 @@ def _print_summary(console, report: dict) -> None:
 
     summary = report["summary"]
     table = Table(title=f"case {report['case']}", box=None, show_header=False)
-    for key in ("files", "images", "errors", "matched_exact", "matched_near", "duplicate_groups"):
+    for key in ("files", "images", "known", "errors", "matched_exact", "matched_near", "duplicate_groups"):
         table.add_row(key.replace("_", " "), f"{summary[key]:,}")
     console.print(table)
     hits = [it for it in report["items"] if it["matches"]]

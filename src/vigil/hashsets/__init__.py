@@ -7,19 +7,24 @@ from pathlib import Path
 
 from vigil.errors import VigilError
 from vigil.hashsets.entry import Entry
+from vigil.hashsets.nsrl import looks_like_nsrl, read_nsrl
 from vigil.hashsets.text import read_text
 from vigil.hashsets.vics import read_vics
 
-FORMATS = ("auto", "vics", "text")
+FORMATS = ("auto", "vics", "nsrl", "text")
+KNOWN_BY_DEFAULT = frozenset({"nsrl"})  # formats whose sets are known-good unless told otherwise
 
 
 def detect_format(path: Path) -> str:
-    """'vics' for a JSON document, else 'text' (one hash per line, optional columns)."""
+    """From the content: 'nsrl' (RDS v3 SQLite, v2 CSV or its zip), 'vics' (JSON), else 'text'."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+            raw = fh.read(4096)
     except OSError as exc:
         raise VigilError(f"{path}: cannot read: {exc.strerror}") from None
+    if looks_like_nsrl(path, raw):
+        return "nsrl"
+    head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
     return "vics" if head.startswith((b"{", b"[")) else "text"
 
 
@@ -31,7 +36,18 @@ def read_entries(path: Path, fmt: str = "auto", **options) -> Iterator[Entry]:
         fmt = detect_format(path)
     if fmt == "vics":
         return read_vics(path, scheme=options.get("scheme", "us"))
+    if fmt == "nsrl":
+        return read_nsrl(path)
     return read_text(path, signal=options.get("signal"), category=options.get("category"))
 
 
-__all__ = ["Entry", "FORMATS", "detect_format", "read_entries", "read_text", "read_vics"]
+__all__ = [
+    "Entry",
+    "FORMATS",
+    "KNOWN_BY_DEFAULT",
+    "detect_format",
+    "read_entries",
+    "read_nsrl",
+    "read_text",
+    "read_vics",
+]

@@ -31,7 +31,7 @@ def assign_duplicate_groups(items: Sequence[Item], threshold: int) -> int:
     uf = _UnionFind(len(items))
     first_by_sha: dict[str, int] = {}
     for i, item in enumerate(items):
-        if item.sha256:
+        if item.sha256 and not item.known:  # a thousand copies of a system DLL are not a lead
             j = first_by_sha.setdefault(item.sha256, i)
             if j != i:
                 uf.union(i, j)

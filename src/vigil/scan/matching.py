@@ -21,6 +21,7 @@ def _add(item: Item, hashset: str, signal: str, distance: int, category: str | N
 
 
 def match_items(repo: HashsetRepository, items: Sequence[Item], threshold: int) -> None:
+    items = [it for it in items if not it.known]  # known-good files are eliminated, not matched
     for signal in CRYPTO_SIGNALS:
         values = {bytes.fromhex(v): v for it in items if (v := getattr(it, signal.name))}
         if not values:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vigil.index.known import KnownDigests
 from vigil.scan.grouping import assign_duplicate_groups
 from vigil.scan.hashing import Item, hash_file
 from vigil.scan.matching import match_items
@@ -16,6 +17,7 @@ from vigil.signals.pdq import PdqSignal
 from vigil.store import Database
 from vigil.store.cases import CaseRepository
 from vigil.store.hashsets import HashsetRepository
+from vigil.store.knownindex import KnownIndexStore
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -31,6 +33,7 @@ class CaseResult:
         return {
             "files": len(self.items),
             "images": sum(1 for it in self.items if (it.type or "").startswith("image/")),
+            "known": sum(1 for it in self.items if it.known),
             "errors": sum(1 for it in self.items if it.error),
             "matched_exact": sum(1 for it in self.items if any(m["signal"] != "pdq" for m in it.matches)),
             "matched_near": sum(
@@ -48,10 +51,22 @@ class CaseResult:
         }
 
 
-def _work(task: tuple[str, str]) -> list[Item]:
+_known_cache: dict[str, KnownDigests] = {}
+
+
+def _known(folder: str | None):
+    """The known-good lookup of this worker process, opened (memory-mapped) once."""
+    if folder is None:
+        return None
+    if folder not in _known_cache:
+        _known_cache[folder] = KnownDigests.open(Path(folder))
+    return _known_cache[folder].lookup
+
+
+def _work(task: tuple[str, str, str | None]) -> list[Item]:
     """One file's items. A bug tripped by one odd file becomes that file's error, not a dead scan."""
     try:
-        return hash_file(task[0], task[1], dihedral=True)
+        return hash_file(task[0], task[1], dihedral=True, known=_known(task[2]))
     except Exception as exc:  # noqa: BLE001 - reported on the item, the scan goes on
         return [Item(path=task[1], error=f"internal error while hashing: {type(exc).__name__}: {exc}")]
 
@@ -60,8 +75,10 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def hash_evidence(root: Path, workers: int, progress: Progress | None = None) -> list[Item]:
-    tasks = list(evidence_files(root))
+def hash_evidence(
+    root: Path, workers: int, progress: Progress | None = None, known: Path | None = None
+) -> list[Item]:
+    tasks = [(fs, logical, str(known) if known else None) for fs, logical in evidence_files(root)]
     total, done, items = len(tasks), 0, []
     if progress:
         progress(0, total)
@@ -94,7 +111,8 @@ def run_scan(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> CaseResult:
-    items = hash_evidence(root, workers or default_workers(), progress)
+    known = KnownIndexStore(db).sync()
+    items = hash_evidence(root, workers or default_workers(), progress, known)
     match_items(HashsetRepository(db), items, threshold)
     groups = assign_duplicate_groups(items, threshold)
     result = CaseResult(case=case, source=str(root.resolve()), items=items, duplicate_groups=groups)

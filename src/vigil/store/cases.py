@@ -10,7 +10,19 @@ from sqlalchemy import delete, insert, select
 from vigil.store.db import Database
 from vigil.store.models import Case, CaseItem
 
-_COLUMNS = ("path", "size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality", "duplicate_group", "error")
+_COLUMNS = (
+    "path",
+    "size",
+    "type",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+    "duplicate_group",
+    "error",
+    "known",
+)
 
 
 class CaseRepository:

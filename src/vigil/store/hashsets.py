@@ -31,6 +31,7 @@ class HashsetInfo:
     imported_at: str
     file_sha256: str | None
     enabled: bool
+    known: bool
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -71,6 +72,7 @@ class HashsetRepository:
         source: str | None = None,
         category: str | None = None,
         path: Path | None = None,
+        known: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> HashsetInfo:
         """Replace (or create) hash set `name` with `entries`, all in one transaction.
@@ -97,6 +99,7 @@ class HashsetRepository:
                     imported_at=now,
                     entry_count=0,
                     enabled=True,
+                    known=known,
                 )
             ).inserted_primary_key[0]
             count = 0
@@ -146,7 +149,12 @@ class HashsetRepository:
                 rows = conn.execute(
                     select(HashEntry.value, Hashset.name, HashEntry.category, Hashset.category)
                     .join(Hashset, Hashset.id == HashEntry.hashset_id)
-                    .where(Hashset.enabled, HashEntry.signal == signal, HashEntry.value.in_(chunk))
+                    .where(
+                        Hashset.enabled,
+                        ~Hashset.known,
+                        HashEntry.signal == signal,
+                        HashEntry.value.in_(chunk),
+                    )
                 ).all()
                 for value, set_name, cat, default in rows:
                     _add_opinion(found.setdefault(bytes(value), []), Opinion(set_name, cat or default))
@@ -198,4 +206,5 @@ def _info(row) -> HashsetInfo:
         imported_at=row.imported_at.isoformat(timespec="seconds"),
         file_sha256=row.file_sha256,
         enabled=bool(row.enabled),
+        known=bool(row.known),
     )

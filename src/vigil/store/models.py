@@ -36,6 +36,7 @@ class Hashset(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime)
     entry_count: Mapped[int] = mapped_column(Integer, default=0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    known: Mapped[bool] = mapped_column(Boolean, default=False)  # known-good: skip, don't flag
 
 
 class HashEntry(Base):
@@ -82,3 +83,4 @@ class CaseItem(Base):
     duplicate_group: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     matches: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    known: Mapped[str | None] = mapped_column(String(200))  # known-good set that lists it

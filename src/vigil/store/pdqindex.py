@@ -76,7 +76,7 @@ class PdqIndexStore:
 
     def _wanted(self) -> dict[str, str]:
         with self.db.engine.connect() as conn:
-            rows = conn.execute(select(Hashset.__table__).where(Hashset.enabled)).all()
+            rows = conn.execute(select(Hashset.__table__).where(Hashset.enabled, ~Hashset.known)).all()
         return {str(r.id): _token(r) for r in rows}
 
     def _build_segment(self, hashset_id: int) -> Segment:
