@@ -134,8 +134,10 @@ def build(root: Path) -> dict:
     rows = ['"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode","OpSystemCode","SpecialCode"']
     for name in ("Documents/readme.txt", "Documents/drawing.bmp"):
         item = hash_bytes((ev / name).read_bytes(), name)
-        rows.append(f'"{item.sha1.upper()}","{item.md5.upper()}","00000000","{Path(name).name}",'
-                    f'{item.size},1,"DEMO",""')
+        rows.append(
+            f'"{item.sha1.upper()}","{item.md5.upper()}","00000000","{Path(name).name}",'
+            f'{item.size},1,"DEMO",""'
+        )
     (lists / "NSRLFile.txt").write_text("\n".join(rows) + "\n")
     # unreadable: a truncated JPEG and a corrupt PNG
     (ev / "DCIM" / "IMG_0666.jpg").write_bytes(jpeg(other[2])[:3000])

@@ -64,7 +64,7 @@ def test_hash_table_output(tmp_path):
         (["scan", ".", "--case", "c", "--threshold", "300"], "error: --threshold must be 0-255"),
         (
             ["hashset", "import", "LIST", "--name", "x", "--format", "csv"],
-            "error: --format must be one of auto, vics, nsrl, text, got 'csv'",
+            "error: --format must be one of auto, vics, nsrl, text, pdq, got 'csv'",
         ),
         (["frobnicate"], "error: No such command"),
     ],
@@ -95,6 +95,8 @@ def test_bad_import_line_leaves_database_unchanged(tmp_path):
     assert [(s["name"], s["entries"], s["format"]) for s in listed] == [("good", 1, "text")]
     assert listed[0]["known"] is False
     assert set(listed[0]) == {
+        "version",
+        "archived",
         "known",
         "name",
         "source",
@@ -160,3 +162,51 @@ def test_every_command_is_documented_in_the_readme():
     assert len(names) >= 5
     for name in names:
         assert f"`vigil {name} " in readme, name
+
+
+def test_hashset_versions_diff_export_and_states(tmp_path):
+    db = tmp_path / "v.db"
+    a, b, c = (f"{i:032x}" for i in (1, 2, 3))
+    v1 = tmp_path / "v1.csv"
+    v1.write_text(f"md5,category\n{a},csam\n{b},csam\n")
+    v2 = tmp_path / "v2.csv"
+    v2.write_text(f"md5,category\n{b},non_pertinent\n{c},csam\n")
+    assert "version 1" in vigil("hashset", "import", v1, "--name", "s", "--db", db).stdout
+    out = vigil("hashset", "import", v2, "--name", "s", "--db", db).stdout
+    assert "version 2" in out and "1 added, 1 removed, 1 changed category" in out and "s@1" in out
+    diff = json.loads(vigil("hashset", "diff", "s@1", "s", "--json", "--db", db).stdout)
+    assert diff == {
+        "added": [{"signal": "md5", "hash": c, "category": "csam"}],
+        "removed": [{"signal": "md5", "hash": a, "category": "csam"}],
+        "changed": [{"signal": "md5", "hash": b, "from": "csam", "to": "non_pertinent"}],
+    }
+    same = json.loads(vigil("hashset", "diff", "s", "s", "--json", "--db", db).stdout)
+    assert same == {"added": [], "removed": [], "changed": []}
+    shown = json.loads(vigil("hashset", "show", "s", "--db", db).stdout)
+    assert (shown["version"], shown["signals"], shown["archived"]) == (2, {"md5": 2}, False)
+    # export round trip through the CLI, both formats
+    for fmt in ("text", "vics"):
+        exported = tmp_path / f"s.{fmt}"
+        assert (
+            vigil("hashset", "export", "s", "--format", fmt, "--output", exported, "--db", db).returncode == 0
+        )
+        assert vigil("hashset", "import", exported, "--name", f"copy-{fmt}", "--db", db).returncode == 0
+        back = json.loads(vigil("hashset", "diff", "s", f"copy-{fmt}", "--json", "--db", db).stdout)
+        assert back == {"added": [], "removed": [], "changed": []}, fmt
+    assert vigil("hashset", "export", "s", "--db", db).stdout.startswith("signal,hash,category")
+    # disable: matching stops at once; enable: it resumes
+    assert json.loads(vigil("match", c, "--json", "--db", db).stdout)["matches"]
+    assert vigil("hashset", "disable", "s", "--db", db).returncode == 0
+    assert [m["hashset"] for m in json.loads(vigil("match", c, "--json", "--db", db).stdout)["matches"]] == [
+        "copy-text",
+        "copy-vics",
+    ]
+    assert vigil("hashset", "enable", "s@1", "--db", db).returncode == 2  # archived versions stay off
+    assert vigil("hashset", "enable", "s", "--db", db).returncode == 0
+    names = [x["name"] for x in json.loads(vigil("hashset", "list", "--all", "--json", "--db", db).stdout)]
+    assert names == ["copy-text", "copy-vics", "s", "s@1"]
+    assert vigil("hashset", "delete", "s", "--db", db).stdout.strip() == "deleted 's' (2 versions)"
+    names = [x["name"] for x in json.loads(vigil("hashset", "list", "--all", "--json", "--db", db).stdout)]
+    assert names == ["copy-text", "copy-vics"]
+    missing = vigil("hashset", "show", "nope", "--db", db)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: no hash set named 'nope'")

@@ -55,13 +55,24 @@ def test_failed_import_leaves_the_database_unchanged(db, tmp_path):
     for name in ("a", "b"):  # replacing an existing set, and creating a new one
         with pytest.raises(InputFormatError, match=r"bad.txt:30001:"):
             repo.import_entries(name, read_entries(bad), fmt="text")
-    assert [(i.name, i.entries) for i in repo.list()] == [("a", 3)]
+    assert [(i.name, i.entries, i.version) for i in repo.list(archived=True)] == [("a", 3, 1)]
     assert repo.count_by_signal() == {"md5": 3}
 
 
-def test_reimport_replaces_the_set(db):
+def test_reimport_makes_a_new_version_and_reports_the_changes(db):
     repo = HashsetRepository(db)
-    repo.import_entries("a", entries(3), fmt="text")
-    repo.import_entries("a", entries(2), fmt="text")
-    assert [(i.name, i.entries) for i in repo.list()] == [("a", 2)]
-    assert repo.count_by_signal() == {"md5": 2}
+    first = repo.import_entries("a", entries(3), fmt="text")
+    assert (first.version, first.changes) == (1, None)
+    recategorised = [Entry("md5", (1).to_bytes(16, "big"), "non_pertinent")]
+    second = repo.import_entries("a", entries(3)[2:] + recategorised + entries(6)[4:], fmt="text")
+    assert second.version == 2
+    assert second.changes == {"added": 2, "removed": 1, "changed": 1}
+    assert [(i.name, i.entries) for i in repo.list()] == [("a", 4)]
+    assert [(i.name, i.archived, i.enabled) for i in repo.list(archived=True)] == [
+        ("a", False, True),
+        ("a@1", True, False),
+    ]
+    assert repo.count_by_signal() == {"md5": 4}
+    # the old version no longer matches
+    found = repo.exact_opinions("md5", [(0).to_bytes(16, "big"), (5).to_bytes(16, "big")])
+    assert list(found) == [(5).to_bytes(16, "big")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import chain
 from pathlib import Path
 
 import typer
@@ -17,7 +18,7 @@ app = typer.Typer(help="Hash lists: import and list named hash sets.", no_args_i
 def import_(
     path: Path = typer.Argument(..., help="VICS JSON, or a text/CSV list of hashes."),
     name: str = typer.Option(..., "--name", help="Name of the hash set (replaces one of that name)."),
-    fmt: str = typer.Option("auto", "--format", help="auto, vics or text."),
+    fmt: str = typer.Option("auto", "--format", help="auto, vics, nsrl, text or pdq."),
     source: str = typer.Option(None, "--source", help="Who published the list."),
     category: str = typer.Option(None, "--category", help="Category of entries that carry none."),
     signal: str = typer.Option(None, "--signal", help="Text lists: md5, sha1, sha256 or pdq."),
@@ -63,16 +64,26 @@ def import_(
             progress=lambda n: bar.update(task, description=f"importing {path.name}: {n:,} entries"),
         )
     kind = "known-good hash set" if info.known else "hash set"
-    typer.echo(f"imported {info.entries:,} entries into {kind} {info.name!r}")
+    typer.echo(f"imported {info.entries:,} entries into {kind} {info.name!r}, version {info.version}")
+    if info.changes is not None:
+        c = info.changes
+        typer.echo(
+            f"against version {info.version - 1}: {c['added']:,} added, {c['removed']:,} removed, "
+            f"{c['changed']:,} changed category (old version kept as {info.name}@{info.version - 1})"
+        )
 
 
 @app.command("list")
-def list_(as_json: bool = JSON, db: str = DB) -> None:
+def list_(
+    as_json: bool = JSON,
+    all_versions: bool = typer.Option(False, "--all", help="Include archived versions (NAME@VERSION)."),
+    db: str = DB,
+) -> None:
     """List hash sets with their source and entry counts."""
     from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
 
-    infos = HashsetRepository(open_database(db)).list()
+    infos = HashsetRepository(open_database(db)).list(archived=all_versions)
     if as_json:
         typer.echo(json.dumps([i.as_dict() for i in infos], indent=2))
         return
@@ -84,3 +95,103 @@ def list_(as_json: bool = JSON, db: str = DB) -> None:
         name = i.name + (" (known)" if i.known else "") + ("" if i.enabled else " (disabled)")
         table.add_row(name, f"{i.entries:,}", i.format, i.source or "", i.category or "", i.imported_at)
     Console().print(table if infos else "no hash sets yet: vigil hashset import PATH --name NAME")
+
+
+@app.command("show")
+def show(name: str = typer.Argument(..., help="NAME or NAME@VERSION."), db: str = DB) -> None:
+    """Show one hash set: provenance, version, state, entries per signal (JSON)."""
+    from vigil.store import open_database
+    from vigil.store.hashsets import HashsetRepository
+
+    repo = HashsetRepository(open_database(db))
+    info = repo.get(name).as_dict()
+    info["signals"] = repo.signals_of(name)
+    typer.echo(json.dumps(info, indent=2))
+
+
+@app.command("diff")
+def diff(
+    a: str = typer.Argument(..., help="NAME or NAME@VERSION."),
+    b: str = typer.Argument(..., help="NAME or NAME@VERSION."),
+    as_json: bool = JSON,
+    db: str = DB,
+) -> None:
+    """What B adds to, removes from and changes in A: {"added", "removed", "changed"}."""
+    from vigil.store import open_database
+    from vigil.store.setadmin import SetAdmin
+
+    result = SetAdmin(open_database(db)).diff(a, b)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key in ("added", "removed", "changed"):
+        typer.echo(f"{key}: {len(result[key]):,}")
+        for e in result[key][:20]:
+            extra = f"{e['from']} -> {e['to']}" if key == "changed" else (e["category"] or "")
+            typer.echo(f"  {e['signal']:<7}{e['hash']}  {extra}".rstrip())
+        if len(result[key]) > 20:
+            typer.echo(f"  ... {len(result[key]) - 20:,} more (--json for all)")
+
+
+@app.command("export")
+def export(
+    name: str = typer.Argument(..., help="NAME or NAME@VERSION."),
+    fmt: str = typer.Option("text", "--format", help="vics or text."),
+    output: Path = typer.Option(None, "--output", help="File to write (default: standard output)."),
+    scheme: str = typer.Option("us", "--scheme", help="VICS category scheme: us or legacy."),
+    db: str = DB,
+) -> None:
+    """Write a hash set as VICS JSON or text/CSV; the file imports back to the same entries."""
+    import sys
+
+    from vigil.hashsets.writers import write_text, write_vics
+    from vigil.store import open_database
+    from vigil.store.setadmin import SetAdmin
+
+    if fmt not in ("vics", "text"):
+        raise VigilError(f"--format must be vics or text, got {fmt!r}")
+    admin = SetAdmin(open_database(db))
+    entries = admin.entries(name)
+    first = next(entries, None)  # an unknown NAME fails here, before any file is created
+    rows = chain([first], entries) if first is not None else iter(())
+    try:
+        out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        raise VigilError(f"--output {output}: cannot write: {exc.strerror}") from None
+    try:
+        write_vics(rows, out, scheme) if fmt == "vics" else write_text(rows, out)
+    finally:
+        if output:
+            out.close()
+
+
+def _set_state(name: str, db: str | None, enabled: bool) -> None:
+    from vigil.store import open_database
+    from vigil.store.setadmin import SetAdmin
+
+    SetAdmin(open_database(db)).set_enabled(name, enabled)
+    typer.echo(f"hash set {name!r} {'enabled' if enabled else 'disabled'}")
+
+
+@app.command("disable")
+def disable(name: str = typer.Argument(...), db: str = DB) -> None:
+    """Stop matching against a hash set (it stays, and can be enabled again)."""
+    _set_state(name, db, False)
+
+
+@app.command("enable")
+def enable(name: str = typer.Argument(...), db: str = DB) -> None:
+    """Match against a disabled hash set again."""
+    _set_state(name, db, True)
+
+
+@app.command("delete")
+def delete(
+    name: str = typer.Argument(..., help="NAME (with all its versions) or NAME@VERSION."), db: str = DB
+) -> None:
+    """Delete a hash set and its archived versions, or one archived version."""
+    from vigil.store import open_database
+    from vigil.store.setadmin import SetAdmin
+
+    count = SetAdmin(open_database(db)).delete(name)
+    typer.echo(f"deleted {name!r} ({count} version{'s' if count != 1 else ''})")

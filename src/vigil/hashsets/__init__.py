@@ -11,7 +11,7 @@ from vigil.hashsets.nsrl import looks_like_nsrl, read_nsrl
 from vigil.hashsets.text import read_text
 from vigil.hashsets.vics import read_vics
 
-FORMATS = ("auto", "vics", "nsrl", "text")
+FORMATS = ("auto", "vics", "nsrl", "text", "pdq")
 KNOWN_BY_DEFAULT = frozenset({"nsrl"})  # formats whose sets are known-good unless told otherwise
 
 
@@ -38,6 +38,8 @@ def read_entries(path: Path, fmt: str = "auto", **options) -> Iterator[Entry]:
         return read_vics(path, scheme=options.get("scheme", "us"))
     if fmt == "nsrl":
         return read_nsrl(path)
+    if fmt == "pdq":  # Meta's PDQ lists: one hash per line, optional comma-separated metadata
+        return read_text(path, signal="pdq", category=options.get("category"))
     return read_text(path, signal=options.get("signal"), category=options.get("category"))
 
 

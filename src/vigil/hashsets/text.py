@@ -22,7 +22,7 @@ from vigil.signals import SIGNALS, guess_signal
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _BARE = re.compile(r"[0-9a-fA-F]+")
 _HASH_COLUMNS = {*SIGNALS, "hash"}
-_KNOWN_COLUMNS = {*_HASH_COLUMNS, "category", "series", "comment", "quality", "name", "filename"}
+_KNOWN_COLUMNS = {*_HASH_COLUMNS, "signal", "category", "series", "comment", "quality", "name", "filename"}
 
 
 def _split(line: str) -> list[str]:
@@ -87,6 +87,8 @@ def _entry(source, number, cells, columns, signal, category) -> Entry:
     hash_column = next((c for c in (columns or ["hash"]) if c in _HASH_COLUMNS), None)
     value = row.get(hash_column, "").strip('"') if hash_column else ""
     hint = signal if hash_column in (None, "hash") else hash_column
+    if row.get("signal"):  # Vigil's own export names the signal of every line
+        hint = row["signal"].strip().lower()
     if not value or not _HEX.match(value):
         raise InputFormatError(
             source, number, f"expected a hex hash (md5, sha1, sha256 or pdq), got {value!r}"

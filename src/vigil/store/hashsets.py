@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from vigil.errors import NotFoundError, VigilError
 from vigil.hashsets import Entry
 from vigil.index import NearIndex
 from vigil.store.db import Database
 from vigil.store.models import HashEntry, Hashset
+from vigil.store.setadmin import SEPARATOR, archive_current, diff_ids
 
 BATCH = 20_000
 LOOKUP_CHUNK = 500
@@ -32,9 +33,15 @@ class HashsetInfo:
     file_sha256: str | None
     enabled: bool
     known: bool
+    version: int
+    archived: bool
+    changes: dict | None = None  # after a re-import: counts of added / removed / changed entries
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        if out["changes"] is None:
+            del out["changes"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -81,13 +88,14 @@ class HashsetRepository:
         """
         if not name.strip():
             raise VigilError("--name must not be empty")
+        if SEPARATOR in name:
+            raise VigilError(
+                f"--name must not contain {SEPARATOR!r}: NAME{SEPARATOR}VERSION is an old version"
+            )
         now = datetime.now(UTC).replace(tzinfo=None)
         digest = _file_sha256(path) if path else None
         with self.db.engine.begin() as conn:
-            old = conn.execute(select(Hashset.id).where(Hashset.name == name)).scalar()
-            if old is not None:
-                conn.execute(delete(HashEntry).where(HashEntry.hashset_id == old))
-                conn.execute(delete(Hashset).where(Hashset.id == old))
+            previous, version = archive_current(conn, name)
             set_id = conn.execute(
                 insert(Hashset).values(
                     name=name,
@@ -100,6 +108,7 @@ class HashsetRepository:
                     entry_count=0,
                     enabled=True,
                     known=known,
+                    version=version,
                 )
             ).inserted_primary_key[0]
             count = 0
@@ -113,8 +122,10 @@ class HashsetRepository:
                 if progress:
                     progress(count)
             conn.execute(update(Hashset).where(Hashset.id == set_id).values(entry_count=count))
+            changes = diff_ids(conn, previous, set_id) if previous is not None else None
         self.sync_index()
-        return self.get(name)
+        info = self.get(name)
+        return info if changes is None else replace(info, changes={k: len(v) for k, v in changes.items()})
 
     def sync_index(self) -> None:
         """Add the PDQ index segment of a new set and drop those of replaced ones (no full rebuild)."""
@@ -129,14 +140,32 @@ class HashsetRepository:
             raise NotFoundError(f"no hash set named {name!r} (see `vigil hashset list`)")
         return _info(row)
 
-    def list(self) -> list[HashsetInfo]:
+    def list(self, archived: bool = False) -> list[HashsetInfo]:
+        query = select(Hashset.__table__).order_by(Hashset.name)
+        if not archived:
+            query = query.where(~Hashset.archived)
         with self.db.engine.connect() as conn:
-            rows = conn.execute(select(Hashset.__table__).order_by(Hashset.name)).all()
+            rows = conn.execute(query).all()
         return [_info(r) for r in rows]
 
     def count_by_signal(self) -> dict[str, int]:
         with self.db.engine.connect() as conn:
-            rows = conn.execute(select(HashEntry.signal, func.count()).group_by(HashEntry.signal)).all()
+            rows = conn.execute(
+                select(HashEntry.signal, func.count())
+                .join(Hashset, Hashset.id == HashEntry.hashset_id)
+                .where(~Hashset.archived)
+                .group_by(HashEntry.signal)
+            ).all()
+        return {signal: n for signal, n in rows}
+
+    def signals_of(self, name: str) -> dict[str, int]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                select(HashEntry.signal, func.count())
+                .join(Hashset, Hashset.id == HashEntry.hashset_id)
+                .where(Hashset.name == name)
+                .group_by(HashEntry.signal)
+            ).all()
         return {signal: n for signal, n in rows}
 
     # -- lookups -------------------------------------------------------------------------------
@@ -207,4 +236,6 @@ def _info(row) -> HashsetInfo:
         file_sha256=row.file_sha256,
         enabled=bool(row.enabled),
         known=bool(row.known),
+        version=row.version,
+        archived=bool(row.archived),
     )

@@ -37,6 +37,8 @@ class Hashset(Base):
     entry_count: Mapped[int] = mapped_column(Integer, default=0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     known: Mapped[bool] = mapped_column(Boolean, default=False)  # known-good: skip, don't flag
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)  # an old version, kept for diffs
 
 
 class HashEntry(Base):

@@ -1,0 +1,71 @@
+"""Writers for export: every file they write imports back to the same entries (round-trip tested).
+
+- text: CSV with the header `signal,hash,category,series,comment`, one entry per line.
+- vics: VICS v2 `#Media` JSON. Entries that came from one media (same `ref`) become one Media again:
+  MD5, SHA1 and SHA256 as keys, PDQ as an `AlternativeHashes` entry. Categories VICS has a code for
+  are written as `Category`; others are left out (the importer reads them as uncategorised).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from itertools import groupby
+from typing import TextIO
+
+from vigil.classify import vics_code
+from vigil.hashsets.entry import Entry
+
+VICS_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{variant}/$metadata#Media"
+TEXT_COLUMNS = ("signal", "hash", "category", "series", "comment")
+_KEYS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256"}
+
+
+def write_text(entries: Iterable[Entry], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(TEXT_COLUMNS)
+    count = 0
+    for e in entries:
+        writer.writerow([e.signal, e.value.hex(), e.category or "", e.series or "", e.comment or ""])
+        count += 1
+    return count
+
+
+def _media(group: list[Entry], scheme: str) -> Iterator[dict]:
+    """One Media per group, or more when a group holds two values of one signal."""
+    media: dict = {}
+    for e in group:
+        key = _KEYS.get(e.signal)
+        if (key and key in media) or (e.signal == "pdq" and media.get("AlternativeHashes")):
+            yield media
+            media = {}
+        if not media:
+            code = vics_code(e.category, scheme)
+            media = {"MediaID": e.ref} if e.ref else {}
+            if code is not None:
+                media["Category"] = code
+            if e.series:
+                media["Series"] = e.series
+            if e.comment:
+                media["Comments"] = e.comment
+        if key:
+            media[key] = e.value.hex().upper() if e.signal != "sha256" else e.value.hex()
+        else:
+            media.setdefault("AlternativeHashes", []).append(
+                {"HashName": e.signal.upper(), "HashValue": e.value.hex()}
+            )
+    if media:
+        yield media
+
+
+def write_vics(entries: Iterable[Entry], out: TextIO, scheme: str = "us") -> int:
+    variant = "US" if scheme == "us" else "Default"
+    out.write('{"@odata.context": ' + json.dumps(VICS_CONTEXT.format(variant=variant)) + ', "value": [')
+    count = 0
+    for _, group in groupby(entries, key=lambda e: (e.ref, e.category, e.series, e.comment)):
+        for media in _media(list(group), scheme):
+            out.write(("," if count else "") + "\n" + json.dumps(media))
+            count += 1
+    out.write("\n]}\n")
+    return count
