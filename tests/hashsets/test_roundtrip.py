@@ -33,24 +33,25 @@ def key(e: Entry):
     return (e.signal, e.value, e.category, e.series, e.comment)
 
 
+def write_then_read(tmp_path_factory, writer, original, name):
+    path = tmp_path_factory.mktemp("rt") / name
+    buf = io.StringIO()
+    writer(original, buf)
+    path.write_text(buf.getvalue())
+    return list(read_entries(path))
+
+
 @settings(max_examples=60, deadline=None)
 @given(entries())
 def test_text_round_trip(tmp_path_factory, original):
-    path = tmp_path_factory.mktemp("rt") / "set.csv"
-    buf = io.StringIO()
-    write_text(original, buf)
-    path.write_text(buf.getvalue())
-    assert [key(e) for e in read_entries(path)] == [key(e) for e in original]
+    back = write_then_read(tmp_path_factory, write_text, original, "set.csv")
+    assert [key(e) for e in back] == [key(e) for e in original]
 
 
 @settings(max_examples=60, deadline=None)
 @given(entries())
 def test_vics_round_trip(tmp_path_factory, original):
-    path = tmp_path_factory.mktemp("rt") / "set.json"
-    buf = io.StringIO()
-    write_vics(original, buf)
-    path.write_text(buf.getvalue())
-    back = list(read_entries(path))
+    back = write_then_read(tmp_path_factory, write_vics, original, "set.json")
     # VICS writes no category for "uncategorized"; it comes back as that label
     expected = [(s, v, c or "uncategorized", se, co) for s, v, c, se, co in map(key, original)]
     assert sorted(map(key, back), key=repr) == sorted(expected, key=repr)
