@@ -231,3 +231,31 @@ def test_known_good_files_are_counted_and_skipped(tmp_path, pictures):
     assert items["photo.jpg"]["known"] is None and items["photo.jpg"]["pdq"] is not None
     assert report["summary"]["known"] == 3 and report["summary"]["matched_exact"] == 0
     assert report["summary"]["files"] == 4  # the known installer was not expanded
+
+
+def test_case_exports_as_vics_cases_and_imports_back(tmp_path, evidence):
+    ev, lists, files, known = evidence
+    db = str(tmp_path / "v.db")
+    assert (
+        cli(
+            "hashset", "import", str(lists / "md5.txt"), "--name", "hotline", "--category", "csam", "--db", db
+        )
+        == 0
+    )
+    assert cli("scan", str(ev), "--case", "c-7", "--db", db, "--workers", "1") == 0
+    out = tmp_path / "c-7.json"
+    assert cli("case", "export", "c-7", "--format", "vics", "--output", str(out), "--db", db) == 0
+    doc = json.loads(out.read_text())
+    assert doc["@odata.context"].endswith("#Cases") and doc["value"][0]["CaseID"] == "c-7"
+    media = {m["MD5"].lower(): m for m in doc["value"][0]["Media"]}
+    exact = media[digests(known[0])["md5"]]
+    assert exact["Category"] == 1
+    assert sorted((f["FilePath"], f["FileName"]) for f in exact["MediaFiles"]) == [
+        ("", "a_exact.jpg"),
+        ("g_archive.zip!inner", "known.jpg"),
+    ]
+    assert any(a["HashName"] == "PDQ" for a in exact["AlternativeHashes"])
+    assert "Category" not in media[digests(files["e_notes.txt"])["md5"]]
+    # another unit imports it as a hash list
+    assert cli("hashset", "import", str(out), "--name", "from-case", "--db", db) == 0
+    assert cli("case", "export", "nope", "--db", db) == 2

@@ -12,7 +12,7 @@ try:  # Typer >= 0.17 vendors Click under typer._click; older Typer uses Click i
 except ImportError:  # pragma: no cover - depends on the installed Typer
     from click import exceptions as click_exceptions
 
-from vigil.cli import hash_cmd, hashset_cmd, match_cmd, scan_cmd
+from vigil.cli import case_cmd, hash_cmd, hashset_cmd, match_cmd, scan_cmd
 from vigil.errors import VigilError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command("hash")(hash_cmd.hash_files)
 app.command("scan")(scan_cmd.scan)
 app.command("match")(match_cmd.match)
 app.add_typer(hashset_cmd.app, name="hashset")
+app.add_typer(case_cmd.app, name="case")
 
 
 def fail(message: str) -> None:

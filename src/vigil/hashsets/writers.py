@@ -69,3 +69,59 @@ def write_vics(entries: Iterable[Entry], out: TextIO, scheme: str = "us") -> int
             count += 1
     out.write("\n]}\n")
     return count
+
+
+CASES_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases"
+
+
+def case_media(items: Iterable[dict], scheme: str = "us") -> list[dict]:
+    """VICS Media for a case's items (scan JSON items): one per MD5, every copy in `MediaFiles`,
+    the category from the closest hash-set match. Items on a known-good set and items that could
+    not be hashed are left out."""
+    media: dict[str, dict] = {}
+    for item in items:
+        if item.get("known") or not item.get("md5"):
+            continue
+        m = media.get(item["md5"])
+        if m is None:
+            m = media[item["md5"]] = {
+                "MD5": item["md5"].upper(),
+                "SHA1": (item.get("sha1") or "").upper(),
+                "MediaSize": item.get("size"),
+                "MimeType": item.get("type"),
+            }
+            alt = (
+                [{"MD5": m["MD5"], "HashName": "SHA256", "HashValue": item["sha256"]}]
+                if item.get("sha256")
+                else []
+            )
+            if item.get("pdq"):
+                alt.append({"MD5": m["MD5"], "HashName": "PDQ", "HashValue": item["pdq"]})
+            m["AlternativeHashes"] = alt
+            m["MediaFiles"] = []
+        folder, _, name = item["path"].rpartition("/")
+        m["MediaFiles"].append({"FileName": name, "FilePath": folder, "MD5": m["MD5"]})
+        for match in item.get("matches") or []:
+            code = vics_code(match.get("category"), scheme)
+            if code is not None and "Category" not in m:
+                m["Category"] = code
+    return list(media.values())
+
+
+def write_vics_case(case: str, source: str, items: Iterable[dict], out: TextIO) -> int:
+    media = case_media(items)
+    doc = {
+        "@odata.context": CASES_CONTEXT,
+        "value": [
+            {
+                "CaseID": case,
+                "CaseNumber": case,
+                "SourceApplicationName": "Vigil",
+                "EvidenceSource": source,
+                "Media": media,
+            }
+        ],
+    }
+    json.dump(doc, out, indent=1)
+    out.write("\n")
+    return len(media)

@@ -1,0 +1,42 @@
+"""`vigil case export NAME --format vics [--output FILE]`: hand a case's findings to another tool."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from vigil.cli.options import DB
+from vigil.errors import NotFoundError, VigilError
+
+app = typer.Typer(help="Cases (scan results): export.", no_args_is_help=True)
+
+
+@app.command("export")
+def export(
+    name: str = typer.Argument(..., help="Case name, as given to vigil scan --case."),
+    fmt: str = typer.Option("vics", "--format", help="vics: a VICS v2 #Cases file."),
+    output: Path = typer.Option(None, "--output", help="File to write (default: standard output)."),
+    db: str = DB,
+) -> None:
+    """Write a case as VICS #Cases JSON (one Media per MD5, with MediaFiles paths) for Griffeye,
+    AXIOM, IPED and other VICS tools."""
+    from vigil.hashsets.writers import write_vics_case
+    from vigil.store import open_database
+    from vigil.store.cases import CaseRepository
+
+    if fmt != "vics":
+        raise VigilError(f"--format must be vics, got {fmt!r}")
+    case = CaseRepository(open_database(db)).load(name)
+    if case is None:
+        raise NotFoundError(f"no case named {name!r}")
+    try:
+        out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        raise VigilError(f"--output {output}: cannot write: {exc.strerror}") from None
+    try:
+        write_vics_case(case["case"], case["source"], case["items"], out)
+    finally:
+        if output:
+            out.close()
