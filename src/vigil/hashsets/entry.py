@@ -1,12 +1,15 @@
-"""One hash in a hash list, with the opinion its source attached to it."""
+"""One hash in a hash list, with the opinion its source attached to it.
+
+A NamedTuple rather than a dataclass: imports create millions of them, and a tuple is the cheapest
+object Python makes (and goes straight into the database driver).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     signal: str  # a vigil.signals name: md5, sha1, sha256, pdq
     value: bytes  # canonical bytes (hex-decoded)
     category: str | None = None  # a vigil.classify label; None: the hash set's default

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 
@@ -20,9 +20,9 @@ class NearIndex(Protocol):
 
 
 class ExactIndex(Protocol):
-    """Entry ids for each value of one signal that is present."""
+    """For each of `values` (one signal) that is present: its category."""
 
-    def lookup(self, signal: str, values: Iterable[bytes]) -> dict[bytes, list[int]]: ...
+    def lookup(self, signal: str, values: list[bytes]) -> dict[bytes, str | None]: ...
 
 
 def search_dihedral(

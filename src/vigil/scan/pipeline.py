@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigil.index.known import KnownDigests
+from vigil.index.exact import ExactSegment
 from vigil.scan.grouping import assign_duplicate_groups
 from vigil.scan.hashing import Item, hash_file
 from vigil.scan.matching import match_items
@@ -17,7 +17,7 @@ from vigil.signals.pdq import PdqSignal
 from vigil.store import Database
 from vigil.store.cases import CaseRepository
 from vigil.store.hashsets import HashsetRepository
-from vigil.store.knownindex import KnownIndexStore
+from vigil.store.setindex import SetIndexStore
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -51,19 +51,26 @@ class CaseResult:
         }
 
 
-_known_cache: dict[str, KnownDigests] = {}
+_known_cache: dict[tuple, list] = {}
+
+KnownSets = tuple[tuple[str, str], ...]  # (set name, segment folder) of each known-good set
 
 
-def _known(folder: str | None):
-    """The known-good lookup of this worker process, opened (memory-mapped) once."""
-    if folder is None:
+def _known(sets: KnownSets):
+    """This worker's known-good look-up: the known sets' exact segments, memory-mapped once."""
+    if not sets:
         return None
-    if folder not in _known_cache:
-        _known_cache[folder] = KnownDigests.open(Path(folder))
-    return _known_cache[folder].lookup
+    if sets not in _known_cache:
+        _known_cache[sets] = [(name, ExactSegment.open(Path(folder))) for name, folder in sets]
+    segments = _known_cache[sets]
+
+    def lookup(digests: dict[str, bytes]) -> str | None:
+        return next((name for name, seg in segments if seg.contains_any(digests)), None)
+
+    return lookup
 
 
-def _work(task: tuple[str, str, str | None]) -> list[Item]:
+def _work(task: tuple[str, str, KnownSets]) -> list[Item]:
     """One file's items. A bug tripped by one odd file becomes that file's error, not a dead scan."""
     try:
         return hash_file(task[0], task[1], dihedral=True, known=_known(task[2]))
@@ -76,9 +83,9 @@ def default_workers() -> int:
 
 
 def hash_evidence(
-    root: Path, workers: int, progress: Progress | None = None, known: Path | None = None
+    root: Path, workers: int, progress: Progress | None = None, known: KnownSets = ()
 ) -> list[Item]:
-    tasks = [(fs, logical, str(known) if known else None) for fs, logical in evidence_files(root)]
+    tasks = [(fs, logical, known) for fs, logical in evidence_files(root)]
     total, done, items = len(tasks), 0, []
     if progress:
         progress(0, total)
@@ -111,7 +118,7 @@ def run_scan(
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> CaseResult:
-    known = KnownIndexStore(db).sync()
+    known = tuple((name, str(folder)) for name, folder, _ in SetIndexStore(db).sets(known=True))
     items = hash_evidence(root, workers or default_workers(), progress, known)
     match_items(HashsetRepository(db), items, threshold)
     groups = assign_duplicate_groups(items, threshold)

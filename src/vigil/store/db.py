@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from vigil.errors import VigilError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0003"  # the newest migration; tests check it matches the scripts
+HEAD_REVISION = "0004"  # the newest migration; tests check it matches the scripts
 
 
 def default_db_path() -> str:
@@ -28,8 +28,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    # up to 256 MB of page cache: hash imports insert random keys into a large index
-    cur.execute("PRAGMA cache_size=-262144")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MB of page cache
     cur.close()
 
 

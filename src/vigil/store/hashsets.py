@@ -14,9 +14,11 @@ from sqlalchemy import func, insert, select, update
 from vigil.errors import NotFoundError, VigilError
 from vigil.hashsets import Entry
 from vigil.index import NearIndex
+from vigil.index.exact import ExactBuilder
 from vigil.store.db import Database
 from vigil.store.models import HashEntry, Hashset
 from vigil.store.setadmin import SEPARATOR, archive_current, diff_ids
+from vigil.store.setindex import SetIndexStore
 
 BATCH = 20_000
 LOOKUP_CHUNK = 500
@@ -113,25 +115,23 @@ class HashsetRepository:
             ).inserted_primary_key[0]
             count = 0
             sql = _insert_entries_sql(conn.dialect.paramstyle)
+            exact = ExactBuilder()  # the set's exact index, built from the same stream
+            add = exact.add
             for batch in _batches(entries, BATCH):
                 # the driver's executemany with plain tuples: millions of rows, no per-row ORM work
-                conn.exec_driver_sql(
-                    sql, [(set_id, e.signal, e.value, e.category, e.series, e.comment, e.ref) for e in batch]
-                )
+                conn.exec_driver_sql(sql, [(set_id, *e) for e in batch])
+                for e in batch:
+                    add(e.signal, e.value, e.category or category)
                 count += len(batch)
                 if progress:
                     progress(count)
             conn.execute(update(Hashset).where(Hashset.id == set_id).values(entry_count=count))
             changes = diff_ids(conn, previous, set_id) if previous is not None else None
-        self.sync_index()
+        store = SetIndexStore(self.db)
+        store.build_set(set_id, exact)
+        store.sync()  # drops the replaced version's folder
         info = self.get(name)
         return info if changes is None else replace(info, changes={k: len(v) for k, v in changes.items()})
-
-    def sync_index(self) -> None:
-        """Add the PDQ index segment of a new set and drop those of replaced ones (no full rebuild)."""
-        from vigil.store.pdqindex import PdqIndexStore
-
-        PdqIndexStore(self.db).sync()
 
     def get(self, name: str) -> HashsetInfo:
         with self.db.engine.connect() as conn:
@@ -170,31 +170,19 @@ class HashsetRepository:
 
     # -- lookups -------------------------------------------------------------------------------
     def exact_opinions(self, signal: str, values: Iterable[bytes]) -> dict[bytes, list[Opinion]]:
-        """For each value present in an enabled hash set: who lists it, with what category."""
-        found: dict[bytes, list[Opinion]] = {}
+        """For each value listed by a current, enabled, not-known set: who lists it, with what
+        category (binary searches in the sets' exact segments; no database query)."""
         unique = sorted(set(values))
-        with self.db.engine.connect() as conn:
-            for chunk in _batches(unique, LOOKUP_CHUNK):
-                rows = conn.execute(
-                    select(HashEntry.value, Hashset.name, HashEntry.category, Hashset.category)
-                    .join(Hashset, Hashset.id == HashEntry.hashset_id)
-                    .where(
-                        Hashset.enabled,
-                        ~Hashset.known,
-                        HashEntry.signal == signal,
-                        HashEntry.value.in_(chunk),
-                    )
-                ).all()
-                for value, set_name, cat, default in rows:
-                    _add_opinion(found.setdefault(bytes(value), []), Opinion(set_name, cat or default))
+        found: dict[bytes, list[Opinion]] = {}
+        for set_name, segment in SetIndexStore(self.db).exact_segments(known=False):
+            for value, category in segment.lookup(signal, unique).items():
+                _add_opinion(found.setdefault(value, []), Opinion(set_name, category))
         return found
 
     def pdq_index(self) -> NearIndex:
-        """The near index over every PDQ hash of the enabled sets (ids are hash_entries ids), brought
-        up to date with the hash sets first."""
-        from vigil.store.pdqindex import PdqIndexStore
-
-        return PdqIndexStore(self.db).open(sync=True)
+        """The near index over every PDQ hash of the current, enabled sets (ids are hash_entries ids),
+        brought up to date with the hash sets first."""
+        return SetIndexStore(self.db).open_pdq()
 
     def opinions_by_id(self, entry_ids: Iterable[int]) -> dict[int, Opinion]:
         out: dict[int, Opinion] = {}

@@ -52,10 +52,7 @@ class HashEntry(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     ref: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (
-        Index("ix_hash_entries_signal_value", "signal", "value"),
-        Index("ix_hash_entries_hashset", "hashset_id"),
-    )
+    __table_args__ = (Index("ix_hash_entries_hashset", "hashset_id"),)
 
 
 class Case(Base):

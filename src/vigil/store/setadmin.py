@@ -118,9 +118,9 @@ class SetAdmin:
                 yield Entry(signal, bytes(value), category or default, series, comment, ref)
 
     def _sync(self) -> None:
-        from vigil.store.pdqindex import PdqIndexStore
+        from vigil.store.setindex import SetIndexStore
 
-        PdqIndexStore(self.db).sync()
+        SetIndexStore(self.db).sync()
 
 
 def _escape(text: str) -> str:
