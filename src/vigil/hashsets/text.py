@@ -20,7 +20,6 @@ from vigil.hashsets.entry import Entry
 from vigil.signals import SIGNALS, guess_signal
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
-_BARE = re.compile(r"[0-9a-fA-F]+")
 _HASH_COLUMNS = {*SIGNALS, "hash"}
 _KNOWN_COLUMNS = {*_HASH_COLUMNS, "signal", "category", "series", "comment", "quality", "name", "filename"}
 
@@ -50,17 +49,18 @@ def read_text(path: Path, signal: str | None = None, category: str | None = None
                 if not line or line.startswith("#"):
                     continue
                 # fast path: a line that is only a hash (most lists, and every 10M-line one)
-                if (
-                    (columns is None or len(columns) == 1)
-                    and len(line) in (32, 40, 64)
-                    and _BARE.fullmatch(line)
-                ):
-                    name = bare_signal.get(len(line))
-                    if name is None:
-                        hint = signal if columns is None or columns[0] == "hash" else columns[0]
-                        name = bare_signal[len(line)] = _signal_name(source, number, line, hint)
-                    yield Entry(name, bytes.fromhex(line), default, None, None, str(number))
-                    continue
+                if (columns is None or len(columns) == 1) and len(line) in (32, 40, 64):
+                    try:
+                        value = bytes.fromhex(line)
+                    except ValueError:
+                        value = b""
+                    if len(value) * 2 == len(line):  # hex digits only: fromhex skips no spaces here
+                        name = bare_signal.get(len(line))
+                        if name is None:
+                            hint = signal if columns is None or columns[0] == "hash" else columns[0]
+                            name = bare_signal[len(line)] = _signal_name(source, number, line, hint)
+                        yield Entry(name, value, default, None, None, str(number))
+                        continue
                 cells = _split(line)
                 first = cells[0].strip('"').lower()
                 if columns is None and not _HEX.match(first):

@@ -114,14 +114,17 @@ class HashsetRepository:
                 )
             ).inserted_primary_key[0]
             count = 0
-            sql = _insert_entries_sql(conn.dialect.paramstyle)
+            full, short = _insert_entries_sql(conn.dialect.paramstyle, set_id)
             exact = ExactBuilder()  # the set's exact index, built from the same stream
-            add = exact.add
             for batch in _batches(entries, BATCH):
-                # the driver's executemany with plain tuples: millions of rows, no per-row ORM work
-                conn.exec_driver_sql(sql, [(set_id, *e) for e in batch])
-                for e in batch:
-                    add(e.signal, e.value, e.category or category)
+                # the driver's executemany with plain tuples: millions of rows, no per-row ORM work;
+                # rows with no series or comment (most) bind 4 values instead of 7
+                plain = [(e.signal, e.value, e.category, e.ref) for e in batch if not (e.series or e.comment)]
+                if plain:
+                    conn.exec_driver_sql(short, plain)
+                if len(plain) < len(batch):
+                    conn.exec_driver_sql(full, [(set_id, *e) for e in batch if e.series or e.comment])
+                exact.add_batch(batch, category)
                 count += len(batch)
                 if progress:
                     progress(count)
@@ -198,14 +201,20 @@ class HashsetRepository:
         return out
 
 
-def _insert_entries_sql(paramstyle: str) -> str:
-    marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(paramstyle)
-    if marks is None:
+def _insert_entries_sql(paramstyle: str, set_id: int) -> tuple[str, str]:
+    """INSERTs for entries: all seven columns, and the four most entries have (the set id inline)."""
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(paramstyle)
+    if mark is None:
         raise VigilError(f"unsupported database driver (paramstyle {paramstyle})")
-    return (
+    full = (
         "INSERT INTO hash_entries (hashset_id, signal, value, category, series, comment, ref) "
-        f"VALUES ({', '.join([marks] * 7)})"
+        f"VALUES ({', '.join([mark] * 7)})"
     )
+    short = (
+        "INSERT INTO hash_entries (hashset_id, signal, value, category, ref) "
+        f"VALUES ({int(set_id)}, {mark}, {mark}, {mark}, {mark})"
+    )
+    return full, short
 
 
 def _add_opinion(opinions: list[Opinion], opinion: Opinion) -> None:
