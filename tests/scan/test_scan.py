@@ -113,6 +113,7 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
         "duplicate_group",
         "error",
         "known",
+        "disputed",
     }
 
     def sigs(path):
@@ -168,6 +169,7 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
         "matched_exact": 4,
         "matched_near": 1,
         "duplicate_groups": 4,
+        "disputed": 0,
     }
 
 
@@ -259,3 +261,25 @@ def test_case_exports_as_vics_cases_and_imports_back(tmp_path, evidence):
     # another unit imports it as a hash list
     assert cli("hashset", "import", str(out), "--name", "from-case", "--db", db) == 0
     assert cli("case", "export", "nope", "--db", db) == 2
+
+
+def test_sets_that_disagree_mark_the_item_disputed(tmp_path, pictures):
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    data = image_bytes(pictures[0], "JPEG")
+    (ev / "x.jpg").write_bytes(data)
+    db = str(tmp_path / "v.db")
+    for name, category in (("national", "csam"), ("partner", "non_pertinent"), ("other", "csam")):
+        lst = tmp_path / f"{name}.csv"
+        lst.write_text(f"md5,category\n{digests(data)['md5']},{category}\n")
+        assert cli("hashset", "import", str(lst), "--name", name, "--db", db) == 0
+    out = tmp_path / "case.json"
+    assert cli("scan", str(ev), "--case", "d", "--json", str(out), "--db", db) == 0
+    report = json.loads(out.read_text())
+    (item,) = report["items"]
+    assert item["disputed"] is True and report["summary"]["disputed"] == 1
+    assert sorted((m["hashset"], m["category"]) for m in item["matches"]) == [
+        ("national", "csam"),
+        ("other", "csam"),
+        ("partner", "non_pertinent"),
+    ]

@@ -53,7 +53,13 @@ class Item:
             "duplicate_group": self.duplicate_group,
             "error": self.error,
             "known": self.known,
+            "disputed": self.disputed,
         }
+
+    @property
+    def disputed(self) -> bool:
+        """Hash sets that list this file disagree on its category (the matches say who said what)."""
+        return len({m["category"] for m in self.matches if m["category"] is not None}) > 1
 
 
 def _set_digests(item: Item, digests: dict[str, bytes], known: Known | None) -> None:

@@ -40,6 +40,7 @@ class CaseResult:
                 1 for it in self.items if it.matches and all(m["signal"] == "pdq" for m in it.matches)
             ),
             "duplicate_groups": self.duplicate_groups,
+            "disputed": sum(1 for it in self.items if it.disputed),
         }
 
     def report(self) -> dict:
