@@ -23,14 +23,19 @@ def entries(draw):
         category = draw(st.sampled_from(LABELS))
         series = draw(st.none() | words) or None
         comment = draw(st.none() | words) or None
+        extra = draw(
+            st.sampled_from(
+                [None, '{"Segments": [{"Category": 1, "End": 12.5, "SegmentIndex": 0, "Start": 3.0}]}']
+            )
+        )
         for signal in signals:
             value = draw(st.binary(min_size=WIDTH[signal], max_size=WIDTH[signal]))
-            out.append(Entry(signal, value, category, series, comment, str(ref + 1)))
+            out.append(Entry(signal, value, category, series, comment, str(ref + 1), extra))
     return out
 
 
 def key(e: Entry):
-    return (e.signal, e.value, e.category, e.series, e.comment)
+    return (e.signal, e.value, e.category, e.series, e.comment, e.extra)
 
 
 def write_then_read(tmp_path_factory, writer, original, name):
@@ -53,5 +58,5 @@ def test_text_round_trip(tmp_path_factory, original):
 def test_vics_round_trip(tmp_path_factory, original):
     back = write_then_read(tmp_path_factory, write_vics, original, "set.json")
     # VICS writes no category for "uncategorized"; it comes back as that label
-    expected = [(s, v, c or "uncategorized", se, co) for s, v, c, se, co in map(key, original)]
+    expected = [(s, v, c or "uncategorized", se, co, x) for s, v, c, se, co, x in map(key, original)]
     assert sorted(map(key, back), key=repr) == sorted(expected, key=repr)

@@ -16,3 +16,4 @@ class Entry(NamedTuple):
     series: str | None = None
     comment: str | None = None
     ref: str | None = None  # where it came from in the file: line number or VICS MediaID
+    extra: str | None = None  # JSON of format data kept for export (VICS video Segments)

@@ -21,7 +21,17 @@ from vigil.signals import SIGNALS, guess_signal
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _HASH_COLUMNS = {*SIGNALS, "hash"}
-_KNOWN_COLUMNS = {*_HASH_COLUMNS, "signal", "category", "series", "comment", "quality", "name", "filename"}
+_KNOWN_COLUMNS = {
+    *_HASH_COLUMNS,
+    "signal",
+    "category",
+    "series",
+    "comment",
+    "extra",
+    "quality",
+    "name",
+    "filename",
+}
 
 
 def _split(line: str) -> list[str]:
@@ -102,4 +112,5 @@ def _entry(source, number, cells, columns, signal, category) -> Entry:
         series=row.get("series") or None,
         comment=row.get("comment") or None,
         ref=str(number),
+        extra=row.get("extra") or None,
     )

@@ -9,6 +9,7 @@ strings and a missing `Category` (uncategorised) are accepted, as real exports c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +79,16 @@ def _hash(signal: str, value: object, source: str, where: str) -> bytes:
         raise InputFormatError(source, where, str(exc)) from None
 
 
+def _segments(media: dict, source: str, where: str) -> str | None:
+    """A video's `Segments` (index, start, end, category), kept as JSON for export."""
+    segments = media.get("Segments")
+    if segments in (None, []):
+        return None
+    if not isinstance(segments, list) or not all(isinstance(s, dict) for s in segments):
+        raise InputFormatError(source, f"{where}.Segments", "expected a list of segment objects")
+    return json.dumps({"Segments": segments}, sort_keys=True)
+
+
 def _media_entries(media: object, source: str, where: str, scheme: str) -> Iterator[Entry]:
     if not isinstance(media, dict):
         raise InputFormatError(source, where, f"expected a Media object, got {type(media).__name__}")
@@ -91,6 +102,7 @@ def _media_entries(media: object, source: str, where: str, scheme: str) -> Itera
         "series": media.get("Series") or None,
         "comment": media.get("Comments") or None,
         "ref": str(ref) if ref not in (None, "") else where,
+        "extra": _segments(media, source, where),
     }
     found = False
     seen: set[tuple[str, bytes]] = set()

@@ -1,6 +1,6 @@
 """Writers for export: every file they write imports back to the same entries (round-trip tested).
 
-- text: CSV with the header `signal,hash,category,series,comment`, one entry per line.
+- text: CSV with the header `signal,hash,category,series,comment,extra`, one entry per line.
 - vics: VICS v2 `#Media` JSON. Entries that came from one media (same `ref`) become one Media again:
   MD5, SHA1 and SHA256 as keys, PDQ as an `AlternativeHashes` entry. Categories VICS has a code for
   are written as `Category`; others are left out (the importer reads them as uncategorised).
@@ -18,7 +18,7 @@ from vigil.classify import vics_code
 from vigil.hashsets.entry import Entry
 
 VICS_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{variant}/$metadata#Media"
-TEXT_COLUMNS = ("signal", "hash", "category", "series", "comment")
+TEXT_COLUMNS = ("signal", "hash", "category", "series", "comment", "extra")
 _KEYS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256"}
 
 
@@ -27,7 +27,9 @@ def write_text(entries: Iterable[Entry], out: TextIO) -> int:
     writer.writerow(TEXT_COLUMNS)
     count = 0
     for e in entries:
-        writer.writerow([e.signal, e.value.hex(), e.category or "", e.series or "", e.comment or ""])
+        writer.writerow(
+            [e.signal, e.value.hex(), e.category or "", e.series or "", e.comment or "", e.extra or ""]
+        )
         count += 1
     return count
 
@@ -49,6 +51,8 @@ def _media(group: list[Entry], scheme: str) -> Iterator[dict]:
                 media["Series"] = e.series
             if e.comment:
                 media["Comments"] = e.comment
+            if e.extra:
+                media.update(json.loads(e.extra))  # VICS Segments of a video
         if key:
             media[key] = e.value.hex().upper() if e.signal != "sha256" else e.value.hex()
         else:
@@ -63,7 +67,7 @@ def write_vics(entries: Iterable[Entry], out: TextIO, scheme: str = "us") -> int
     variant = "US" if scheme == "us" else "Default"
     out.write('{"@odata.context": ' + json.dumps(VICS_CONTEXT.format(variant=variant)) + ', "value": [')
     count = 0
-    for _, group in groupby(entries, key=lambda e: (e.ref, e.category, e.series, e.comment)):
+    for _, group in groupby(entries, key=lambda e: (e.ref, e.category, e.series, e.comment, e.extra)):
         for media in _media(list(group), scheme):
             out.write(("," if count else "") + "\n" + json.dumps(media))
             count += 1

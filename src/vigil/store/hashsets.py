@@ -119,11 +119,11 @@ class HashsetRepository:
             for batch in _batches(entries, BATCH):
                 # the driver's executemany with plain tuples: millions of rows, no per-row ORM work;
                 # rows with no series or comment (most) bind 4 values instead of 7
-                plain = [(e.signal, e.value, e.category, e.ref) for e in batch if not (e.series or e.comment)]
+                plain = [(e.signal, e.value, e.category, e.ref) for e in batch if not _has_extras(e)]
                 if plain:
                     conn.exec_driver_sql(short, plain)
                 if len(plain) < len(batch):
-                    conn.exec_driver_sql(full, [(set_id, *e) for e in batch if e.series or e.comment])
+                    conn.exec_driver_sql(full, [(set_id, *e) for e in batch if _has_extras(e)])
                 exact.add_batch(batch, category)
                 count += len(batch)
                 if progress:
@@ -201,14 +201,18 @@ class HashsetRepository:
         return out
 
 
+def _has_extras(e: Entry) -> bool:
+    return bool(e.series or e.comment or e.extra)
+
+
 def _insert_entries_sql(paramstyle: str, set_id: int) -> tuple[str, str]:
-    """INSERTs for entries: all seven columns, and the four most entries have (the set id inline)."""
+    """INSERTs for entries: all columns, and the four most entries have (the set id inline)."""
     mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(paramstyle)
     if mark is None:
         raise VigilError(f"unsupported database driver (paramstyle {paramstyle})")
     full = (
-        "INSERT INTO hash_entries (hashset_id, signal, value, category, series, comment, ref) "
-        f"VALUES ({', '.join([mark] * 7)})"
+        "INSERT INTO hash_entries (hashset_id, signal, value, category, series, comment, ref, extra) "
+        f"VALUES ({', '.join([mark] * 8)})"
     )
     short = (
         "INSERT INTO hash_entries (hashset_id, signal, value, category, ref) "

@@ -51,6 +51,7 @@ class HashEntry(Base):
     series: Mapped[str | None] = mapped_column(String(200))
     comment: Mapped[str | None] = mapped_column(Text)
     ref: Mapped[str | None] = mapped_column(String(200))
+    extra: Mapped[str | None] = mapped_column(Text)  # JSON: format data kept for export
 
     __table_args__ = (Index("ix_hash_entries_hashset", "hashset_id"),)
 

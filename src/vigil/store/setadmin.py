@@ -110,12 +110,13 @@ class SetAdmin:
                     HashEntry.series,
                     HashEntry.comment,
                     HashEntry.ref,
+                    HashEntry.extra,
                 )
                 .where(HashEntry.hashset_id == hid)
                 .order_by(HashEntry.id)
             )
-            for signal, value, category, series, comment, ref in rows:
-                yield Entry(signal, bytes(value), category or default, series, comment, ref)
+            for signal, value, category, series, comment, ref, extra in rows:
+                yield Entry(signal, bytes(value), category or default, series, comment, ref, extra)
 
     def _sync(self) -> None:
         from vigil.store.setindex import SetIndexStore
