@@ -10,7 +10,6 @@ processes can check known-good sets without a database.
 from __future__ import annotations
 
 import json
-from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,38 +21,33 @@ WIDTHS = {"md5": 16, "sha1": 20, "sha256": 32}
 
 
 class ExactBuilder:
-    """Collects a set's digests while they stream past (bounded: the digests themselves)."""
+    """Collects a set's digests while they stream past, in bounded memory: each digest with its
+    2-byte category code, packed in one buffer per signal and sorted in place at the end."""
+
+    CHUNK = 1 << 20  # rows copied at a time into the output files
 
     def __init__(self) -> None:
-        self.values: dict[str, bytearray] = {s: bytearray() for s in WIDTHS}
-        self.cats: dict[str, array] = {s: array("H") for s in WIDTHS}
-        self.categories: dict[str | None, int] = {}
+        self.records: dict[str, bytearray] = {s: bytearray() for s in WIDTHS}
+        self.categories: dict[str | None, bytes] = {}  # label -> its 2-byte code
+
+    def _code(self, label: str | None) -> bytes:
+        code = self.categories.get(label)
+        if code is None:
+            code = self.categories[label] = len(self.categories).to_bytes(2, "little")
+        return code
 
     def add(self, signal: str, value: bytes, category: str | None) -> None:
-        if signal not in WIDTHS:
-            return
-        self.values[signal] += value
-        code = self.categories.get(category)
-        if code is None:
-            code = self.categories[category] = len(self.categories)
-        self.cats[signal].append(code)
+        if signal in WIDTHS:
+            self.records[signal] += value + self._code(category)
 
     def add_batch(self, entries: list, default: str | None = None) -> None:
         """Entries (signal, value, category, ...) of one import batch, category falling back to
-        `default`; done per signal with C-level joins rather than entry by entry."""
+        `default`; one C-level join per signal."""
+        code = self._code
         for signal in WIDTHS:
             mine = [e for e in entries if e[0] == signal]
-            if not mine:
-                continue
-            self.values[signal] += b"".join(e[1] for e in mine)
-            codes = self.categories
-            cats = self.cats[signal]
-            for e in mine:
-                label = e[2] or default
-                code = codes.get(label)
-                if code is None:
-                    code = codes[label] = len(codes)
-                cats.append(code)
+            if mine:
+                self.records[signal] += b"".join([e[1] + code(e[2] or default) for e in mine])
 
     def add_all(self, rows: Iterable[tuple[str, bytes, str | None]]) -> None:
         for signal, value, category in rows:
@@ -63,19 +57,26 @@ class ExactBuilder:
         folder.mkdir(parents=True, exist_ok=True)
         counts = {}
         for signal, width in WIDTHS.items():
-            raw = self.values[signal]
+            raw = self.records[signal]
             if not raw:
                 continue
-            keys = np.frombuffer(raw, dtype=f"V{width}")
-            order = np.argsort(keys, kind="stable")
-            np.save(folder / f"{signal}.npy", keys[order])
-            np.save(folder / f"{signal}.cat.npy", np.frombuffer(self.cats[signal], np.uint16)[order])
-            counts[signal] = len(keys)
-            del keys, order
-            self.values[signal], self.cats[signal] = bytearray(), array("H")  # free as we go
+            rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, width + 2)
+            rows.view(f"V{width + 2}").ravel().sort()  # in place: by digest, then category code
+            n = len(rows)
+            keys = np.lib.format.open_memmap(folder / f"{signal}.npy", "w+", f"V{width}", (n,))
+            cats = np.lib.format.open_memmap(folder / f"{signal}.cat.npy", "w+", "<u2", (n,))
+            key_bytes, cat_bytes = keys.view(np.uint8).reshape(n, width), cats.view(np.uint8).reshape(n, 2)
+            for at in range(0, n, self.CHUNK):
+                key_bytes[at : at + self.CHUNK] = rows[at : at + self.CHUNK, :width]
+                cat_bytes[at : at + self.CHUNK] = rows[at : at + self.CHUNK, width:]
+            keys.flush()
+            cats.flush()
+            del keys, cats, key_bytes, cat_bytes, rows
+            counts[signal] = n
+            self.records[signal] = bytearray()  # free as we go
         names = [None] * len(self.categories)
         for label, code in self.categories.items():
-            names[code] = label
+            names[int.from_bytes(code, "little")] = label
         with open(folder / "exact.json", "w") as fh:
             json.dump({"format": FORMAT, "version": VERSION, "counts": counts, "categories": names}, fh)
         return counts
