@@ -63,15 +63,9 @@ class ExactBuilder:
             rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, width + 2)
             rows.view(f"V{width + 2}").ravel().sort()  # in place: by digest, then category code
             n = len(rows)
-            keys = np.lib.format.open_memmap(folder / f"{signal}.npy", "w+", f"V{width}", (n,))
-            cats = np.lib.format.open_memmap(folder / f"{signal}.cat.npy", "w+", "<u2", (n,))
-            key_bytes, cat_bytes = keys.view(np.uint8).reshape(n, width), cats.view(np.uint8).reshape(n, 2)
-            for at in range(0, n, self.CHUNK):
-                key_bytes[at : at + self.CHUNK] = rows[at : at + self.CHUNK, :width]
-                cat_bytes[at : at + self.CHUNK] = rows[at : at + self.CHUNK, width:]
-            keys.flush()
-            cats.flush()
-            del keys, cats, key_bytes, cat_bytes, rows
+            _write_npy(folder / f"{signal}.npy", f"V{width}", rows, slice(0, width), self.CHUNK)
+            _write_npy(folder / f"{signal}.cat.npy", "<u2", rows, slice(width, width + 2), self.CHUNK)
+            del rows
             counts[signal] = n
             self.records[signal] = bytearray()  # free as we go
         names = [None] * len(self.categories)
@@ -80,6 +74,20 @@ class ExactBuilder:
         with open(folder / "exact.json", "w") as fh:
             json.dump({"format": FORMAT, "version": VERSION, "counts": counts, "categories": names}, fh)
         return counts
+
+
+def _write_npy(path: Path, dtype: str, rows: np.ndarray, columns: slice, chunk: int) -> None:
+    """Write `rows[:, columns]` as a 1-D .npy of `dtype`, a chunk at a time (no full-size copy,
+    and plain writes rather than a mapping, whose dirty pages would count as memory)."""
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+        "fortran_order": False,
+        "shape": (len(rows),),
+    }
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, header)
+        for at in range(0, len(rows), chunk):
+            fh.write(np.ascontiguousarray(rows[at : at + chunk, columns]).tobytes())
 
 
 class ExactSegment:
