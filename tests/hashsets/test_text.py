@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.hashsets.conftest import assert_reads_or_fails_cleanly
-from vigil.errors import InputFormatError
-from vigil.hashsets import read_entries
+from vigil.errors import InputFormatError, VigilError
+from vigil.hashsets import EntryBlock, read_entries
 
 MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
@@ -75,3 +75,66 @@ def test_binary_file_is_a_clear_error(tmp_path):
 @given(st.binary(max_size=300))
 def test_fuzz_text_reader_fails_only_with_vigil_errors(tmp_path_factory, data):
     assert_reads_or_fails_cleanly(tmp_path_factory, data, "list.txt", "text")
+
+
+def expand(items):
+    out = []
+    for item in items:
+        out.extend(item.entries() if isinstance(item, EntryBlock) else [item])
+    return out
+
+
+def outcome(reader, path):
+    """The entries a reader gives (without `ref` for bare lines, which blocks do not carry), or
+    the error it raises."""
+    try:
+        return [(e.signal, e.value, e.category, e.series, e.comment) for e in expand(reader(path))]
+    except VigilError as exc:
+        return str(exc)
+
+
+line = st.one_of(
+    st.integers(0, 2**128 - 1).map(lambda i: f"{i:032x}"),
+    st.integers(0, 2**160 - 1).map(lambda i: f"{i:040X}"),
+    st.sampled_from(["", "# comment", "  ", "md5", "hash,category", f"{MD5},csam", "not-a-hash", SHA256]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(line, max_size=40), st.sampled_from(["\n", "\r\n"]), st.booleans(), st.integers(40, 400))
+def test_block_reader_equals_line_reader(tmp_path_factory, lines, newline, bom, block_bytes):
+    from vigil.hashsets import text
+
+    path = tmp_path_factory.mktemp("blocks") / "list.txt"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + newline.join(lines).encode())
+    original = text.BLOCK_BYTES
+    text.BLOCK_BYTES = block_bytes  # many chunk boundaries, mid-line included
+    try:
+        assert outcome(text.read_text_blocks, path) == outcome(text.read_text, path)
+    finally:
+        text.BLOCK_BYTES = original
+
+
+def test_a_long_list_of_bare_hashes_comes_as_blocks(tmp_path):
+    from vigil.hashsets import text
+
+    path = tmp_path / "big.txt"
+    path.write_text("".join(f"{i:032x}\n" for i in range(100_000)))
+    items = list(text.read_text_blocks(path))
+    assert all(isinstance(i, EntryBlock) for i in items) and len(items) <= 5
+    assert sum(len(i.values) for i in items) == 16 * 100_000
+    assert items[1].first_line == 1 + len(items[0].values) // 16
+
+
+@pytest.mark.parametrize("block_bytes", range(30, 40))
+def test_crlf_split_across_chunks_keeps_line_numbers(tmp_path, block_bytes):
+    from vigil.hashsets import text
+
+    path = tmp_path / "list.txt"
+    path.write_bytes(f"{MD5}\r\n{MD5}\r\nbad-line\r\n".encode())
+    original, text.BLOCK_BYTES = text.BLOCK_BYTES, block_bytes
+    try:
+        with pytest.raises(InputFormatError, match=r"list.txt:3: "):
+            list(text.read_text_blocks(path))
+    finally:
+        text.BLOCK_BYTES = original

@@ -50,7 +50,7 @@ def import_(
     repo = HashsetRepository(open_database(db))
     if fmt == "auto":
         fmt = detect_format(path)
-    entries = read_entries(path, fmt, signal=signal, scheme=scheme)
+    entries = read_entries(path, fmt, blocks=True, signal=signal, scheme=scheme)
     with progress_bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
         task = bar.add_task(f"importing {path.name}", total=None)
         info = repo.import_entries(

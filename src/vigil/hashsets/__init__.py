@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.errors import VigilError
-from vigil.hashsets.entry import Entry
+from vigil.hashsets.entry import Entry, EntryBlock
 from vigil.hashsets.nsrl import looks_like_nsrl, read_nsrl
-from vigil.hashsets.text import read_text
+from vigil.hashsets.text import read_text, read_text_blocks
 from vigil.hashsets.vics import read_vics
 
 FORMATS = ("auto", "vics", "nsrl", "text", "pdq")
@@ -28,8 +28,11 @@ def detect_format(path: Path) -> str:
     return "vics" if head.startswith((b"{", b"[")) else "text"
 
 
-def read_entries(path: Path, fmt: str = "auto", **options) -> Iterator[Entry]:
-    """Entries of a hash-list file, streamed; raises InputFormatError at the first bad line."""
+def read_entries(path: Path, fmt: str = "auto", blocks: bool = False, **options) -> Iterator[Entry]:
+    """Entries of a hash-list file, streamed; raises InputFormatError at the first bad line.
+
+    With `blocks=True`, text lists may also yield EntryBlock values (runs of bare hashes), which an
+    importer stores in bulk."""
     if fmt not in FORMATS:
         raise VigilError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "auto":
@@ -38,13 +41,15 @@ def read_entries(path: Path, fmt: str = "auto", **options) -> Iterator[Entry]:
         return read_vics(path, scheme=options.get("scheme", "us"))
     if fmt == "nsrl":
         return read_nsrl(path)
+    text = read_text_blocks if blocks else read_text
     if fmt == "pdq":  # Meta's PDQ lists: one hash per line, optional comma-separated metadata
-        return read_text(path, signal="pdq", category=options.get("category"))
-    return read_text(path, signal=options.get("signal"), category=options.get("category"))
+        return text(path, signal="pdq", category=options.get("category"))
+    return text(path, signal=options.get("signal"), category=options.get("category"))
 
 
 __all__ = [
     "Entry",
+    "EntryBlock",
     "FORMATS",
     "KNOWN_BY_DEFAULT",
     "detect_format",

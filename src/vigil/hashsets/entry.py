@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from vigil.hashsets.widths import WIDTHS
+
 
 class Entry(NamedTuple):
     signal: str  # a vigil.signals name: md5, sha1, sha256, pdq
@@ -17,3 +19,20 @@ class Entry(NamedTuple):
     comment: str | None = None
     ref: str | None = None  # where it came from in the file: line number or VICS MediaID
     extra: str | None = None  # JSON of format data kept for export (VICS video Segments)
+
+
+class EntryBlock(NamedTuple):
+    """Many entries of one signal and category with nothing else to say: their values, concatenated.
+    Readers yield these for runs of bare hashes, so a 10M-line list costs a few C calls per megabyte."""
+
+    signal: str
+    category: str | None
+    values: bytes  # len(values) // width entries
+    first_line: int
+
+    def entries(self) -> list[Entry]:
+        w = WIDTHS[self.signal]
+        return [
+            Entry(self.signal, self.values[i : i + w], self.category, None, None, str(self.first_line + n))
+            for n, i in enumerate(range(0, len(self.values), w))
+        ]

@@ -10,13 +10,14 @@ says PDQ (Meta's tools write PDQ lists as `hash[,metadata...]`).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.classify import normalise_label
 from vigil.errors import InputFormatError, VigilError
-from vigil.hashsets.entry import Entry
+from vigil.hashsets.entry import Entry, EntryBlock
 from vigil.signals import SIGNALS, guess_signal
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -41,46 +42,138 @@ def _split(line: str) -> list[str]:
     return [line.strip()]
 
 
+class _Lines:
+    """The per-line reading rules, shared by the line-by-line and the block readers."""
+
+    def __init__(self, path: Path, signal: str | None, category: str | None):
+        self.source = str(path)
+        self.signal = "pdq" if signal is None and "pdq" in Path(path).name.lower() else signal
+        self.default = normalise_label(category) if category else None
+        self.category = category
+        self.bare_signal: dict[int, str] = {}  # hex length -> signal name, for lines that are a hash
+        self.columns: list[str] | None = None
+
+    @property
+    def bare(self) -> bool:
+        """Can a line be just a hash? (no header, or a header naming one hash column)"""
+        return self.columns is None or len(self.columns) == 1
+
+    def bare_name(self, number: int, line: str) -> str:
+        name = self.bare_signal.get(len(line))
+        if name is None:
+            hint = self.signal if self.columns is None or self.columns[0] == "hash" else self.columns[0]
+            name = self.bare_signal[len(line)] = _signal_name(self.source, number, line, hint)
+        return name
+
+    def entry(self, number: int, raw: str) -> Entry | None:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            return None
+        # fast path: a line that is only a hash (most lists, and every 10M-line one)
+        if self.bare and len(line) in (32, 40, 64):
+            try:
+                value = bytes.fromhex(line)
+            except ValueError:
+                value = b""
+            if len(value) * 2 == len(line):  # hex digits only: fromhex skips no spaces here
+                return Entry(self.bare_name(number, line), value, self.default, None, None, str(number))
+        cells = _split(line)
+        first = cells[0].strip('"').lower()
+        if self.columns is None and not _HEX.match(first):
+            names = [c.strip('"').lower() for c in cells]
+            if names[0] in _KNOWN_COLUMNS and any(n in _HASH_COLUMNS for n in names):
+                self.columns = names
+                return None
+        return _entry(self.source, number, cells, self.columns, self.signal, self.category)
+
+
 def read_text(path: Path, signal: str | None = None, category: str | None = None) -> Iterator[Entry]:
-    source = str(path)
-    if signal is None and "pdq" in Path(path).name.lower():
-        signal = "pdq"
+    rules = _Lines(path, signal, category)
     try:
         fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
-        raise VigilError(f"{source}: cannot read: {exc.strerror}") from None
-    default = normalise_label(category) if category else None
-    bare_signal: dict[int, str] = {}  # hex length -> signal name, for lines that are just a hash
+        raise VigilError(f"{rules.source}: cannot read: {exc.strerror}") from None
     with fh:
-        columns: list[str] | None = None
         try:
             for number, raw in enumerate(fh, start=1):
-                line = raw.strip()
-                if not line or line.startswith("#"):
-                    continue
-                # fast path: a line that is only a hash (most lists, and every 10M-line one)
-                if (columns is None or len(columns) == 1) and len(line) in (32, 40, 64):
-                    try:
-                        value = bytes.fromhex(line)
-                    except ValueError:
-                        value = b""
-                    if len(value) * 2 == len(line):  # hex digits only: fromhex skips no spaces here
-                        name = bare_signal.get(len(line))
-                        if name is None:
-                            hint = signal if columns is None or columns[0] == "hash" else columns[0]
-                            name = bare_signal[len(line)] = _signal_name(source, number, line, hint)
-                        yield Entry(name, value, default, None, None, str(number))
-                        continue
-                cells = _split(line)
-                first = cells[0].strip('"').lower()
-                if columns is None and not _HEX.match(first):
-                    names = [c.strip('"').lower() for c in cells]
-                    if names[0] in _KNOWN_COLUMNS and any(n in _HASH_COLUMNS for n in names):
-                        columns = names
-                        continue
-                yield _entry(source, number, cells, columns, signal, category)
+                entry = rules.entry(number, raw)
+                if entry is not None:
+                    yield entry
         except UnicodeDecodeError:
-            raise InputFormatError(source, None, "not a text file (invalid UTF-8)") from None
+            raise InputFormatError(rules.source, None, "not a text file (invalid UTF-8)") from None
+
+
+BLOCK_BYTES = 1 << 20
+
+
+def read_text_blocks(
+    path: Path, signal: str | None = None, category: str | None = None
+) -> Iterator[Entry | EntryBlock]:
+    """Like read_text, but runs of lines that are all bare hashes of one length come as one
+    EntryBlock (their bytes concatenated), checked and decoded in a few C calls per megabyte:
+    what makes a 10-million-line list import at database speed. Anything else in a chunk (a
+    header, comments, columns, a bad line) goes through the line rules, with the same errors."""
+    rules = _Lines(path, signal, category)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise VigilError(f"{rules.source}: cannot read: {exc.strerror}") from None
+    with fh:
+        number, tail = 0, b""
+        first = True
+        while True:
+            data = fh.read(BLOCK_BYTES)
+            if first:
+                data, first = data.removeprefix(b"\xef\xbb\xbf"), False
+            chunk = tail + data
+            if data:
+                # cut after the last line break; a lone \r only when no \n is there, and never
+                # between the \r and \n of one CRLF
+                cut = chunk.rfind(b"\n") + 1 or chunk.rfind(b"\r", 0, len(chunk) - 1) + 1
+                chunk, tail = (chunk[:cut], chunk[cut:]) if cut else (b"", chunk)
+            else:
+                tail = b""
+            if chunk:
+                yield from _chunk(rules, chunk, number + 1)
+                number += _line_count(chunk)
+            if not data:
+                return
+
+
+def _only_newlines(chunk: bytes) -> bool:
+    """Lines end in \\n or \\r\\n only (no old-Mac lone \\r): then splitting on \\n counts them."""
+    return chunk.count(b"\r") == chunk.count(b"\r\n")
+
+
+def _line_count(chunk: bytes) -> int:
+    if _only_newlines(chunk):
+        return chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+    return sum(1 for _ in io.StringIO(chunk.decode("latin-1"), newline=""))
+
+
+def _chunk(rules: _Lines, chunk: bytes, first_number: int) -> Iterator[Entry | EntryBlock]:
+    lines = chunk.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    stripped = [line.strip() for line in lines]
+    widths = set(map(len, stripped))
+    if rules.bare and len(widths) == 1 and (width := widths.pop()) in (32, 40, 64) and _only_newlines(chunk):
+        try:
+            values = bytes.fromhex(b"".join(stripped).decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            values = b""
+        if len(values) * 2 == width * len(stripped):
+            name = rules.bare_name(first_number, stripped[0].decode("ascii"))
+            yield EntryBlock(name, rules.default, values, first_number)
+            return
+    try:
+        text = chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputFormatError(rules.source, None, "not a text file (invalid UTF-8)") from None
+    for number, raw in enumerate(io.StringIO(text, newline=""), start=first_number):
+        entry = rules.entry(number, raw)
+        if entry is not None:
+            yield entry
 
 
 def _signal_name(source: str, number: int, value: str, hint: str | None) -> str:

@@ -49,6 +49,16 @@ class ExactBuilder:
             if mine:
                 self.records[signal] += b"".join([e[1] + code(e[2] or default) for e in mine])
 
+    def add_block(self, signal: str, values: bytes, category: str | None) -> None:
+        """Many values of one signal and category, concatenated."""
+        if signal not in WIDTHS or not values:
+            return
+        width = WIDTHS[signal]
+        rows = np.empty((len(values) // width, width + 2), np.uint8)
+        rows[:, :width] = np.frombuffer(values, np.uint8).reshape(-1, width)
+        rows[:, width:] = np.frombuffer(self._code(category), np.uint8)
+        self.records[signal] += rows.tobytes()
+
     def add_all(self, rows: Iterable[tuple[str, bytes, str | None]]) -> None:
         for signal, value, category in rows:
             self.add(signal, value, category)

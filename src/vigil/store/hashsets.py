@@ -14,13 +14,12 @@ from sqlalchemy import func, insert, select, update
 from vigil.errors import NotFoundError, VigilError
 from vigil.hashsets import Entry
 from vigil.index import NearIndex
-from vigil.index.exact import ExactBuilder
 from vigil.store.db import Database
+from vigil.store.entrywriter import EntryWriter
 from vigil.store.models import HashEntry, Hashset
 from vigil.store.setadmin import SEPARATOR, archive_current, diff_ids
 from vigil.store.setindex import SetIndexStore
 
-BATCH = 20_000
 LOOKUP_CHUNK = 500
 
 
@@ -113,25 +112,12 @@ class HashsetRepository:
                     version=version,
                 )
             ).inserted_primary_key[0]
-            count = 0
-            full, short = _insert_entries_sql(conn.dialect.paramstyle, set_id)
-            exact = ExactBuilder()  # the set's exact index, built from the same stream
-            for batch in _batches(entries, BATCH):
-                # the driver's executemany with plain tuples: millions of rows, no per-row ORM work;
-                # rows with no series or comment (most) bind 4 values instead of 7
-                plain = [(e.signal, e.value, e.category, e.ref) for e in batch if not _has_extras(e)]
-                if plain:
-                    conn.exec_driver_sql(short, plain)
-                if len(plain) < len(batch):
-                    conn.exec_driver_sql(full, [(set_id, *e) for e in batch if _has_extras(e)])
-                exact.add_batch(batch, category)
-                count += len(batch)
-                if progress:
-                    progress(count)
+            writer = EntryWriter(conn, set_id, category)
+            count = writer.write(entries, progress)
             conn.execute(update(Hashset).where(Hashset.id == set_id).values(entry_count=count))
             changes = diff_ids(conn, previous, set_id) if previous is not None else None
         store = SetIndexStore(self.db)
-        store.build_set(set_id, exact)
+        store.build_set(set_id, writer.exact)
         store.sync()  # drops the replaced version's folder
         info = self.get(name)
         return info if changes is None else replace(info, changes={k: len(v) for k, v in changes.items()})
@@ -199,26 +185,6 @@ class HashsetRepository:
                 for id_, set_name, cat, default in rows:
                     out[id_] = Opinion(set_name, cat or default)
         return out
-
-
-def _has_extras(e: Entry) -> bool:
-    return bool(e.series or e.comment or e.extra)
-
-
-def _insert_entries_sql(paramstyle: str, set_id: int) -> tuple[str, str]:
-    """INSERTs for entries: all columns, and the four most entries have (the set id inline)."""
-    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(paramstyle)
-    if mark is None:
-        raise VigilError(f"unsupported database driver (paramstyle {paramstyle})")
-    full = (
-        "INSERT INTO hash_entries (hashset_id, signal, value, category, series, comment, ref, extra) "
-        f"VALUES ({', '.join([mark] * 8)})"
-    )
-    short = (
-        "INSERT INTO hash_entries (hashset_id, signal, value, category, ref) "
-        f"VALUES ({int(set_id)}, {mark}, {mark}, {mark}, {mark})"
-    )
-    return full, short
 
 
 def _add_opinion(opinions: list[Opinion], opinion: Opinion) -> None:
