@@ -65,7 +65,7 @@ def read_vics(path: Path, scheme: str = "us") -> Iterator[Entry]:
         index = -1
         try:
             for index, media in enumerate(ijson.items(fh, prefix, use_float=True)):
-                yield from _media_entries(media, source, where.format(index), scheme)
+                yield from _media_entries(media, source, index, where, scheme)
         except ijson.JSONError as exc:
             raise InputFormatError(source, where.format(index + 1), f"invalid JSON: {exc}") from None
 
@@ -89,43 +89,75 @@ def _segments(media: dict, source: str, where: str) -> str | None:
     return json.dumps({"Segments": segments}, sort_keys=True)
 
 
-def _media_entries(media: object, source: str, where: str, scheme: str) -> Iterator[Entry]:
-    if not isinstance(media, dict):
-        raise InputFormatError(source, where, f"expected a Media object, got {type(media).__name__}")
+_WIDTH = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
+_categories: dict[tuple, str] = {}
+
+
+def _value(signal: str, text: object) -> bytes | None:
+    """The common case, fast: a hex string of the right length. None sends it to `_hash` for the error."""
+    if type(text) is str and len(text) == 2 * _WIDTH[signal]:
+        try:
+            value = bytes.fromhex(text)
+        except ValueError:
+            return None
+        if len(value) == _WIDTH[signal]:  # fromhex skips spaces; a spaced string came out short
+            return value
+    return None
+
+
+def _category(media: dict, scheme: str, source: str, where: str) -> str:
+    raw = media.get("Category")
+    key = (raw, scheme)
     try:
-        category = vics_category(media.get("Category"), scheme)
+        return _categories[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable Category (a list...) is an error below
+        key = None
+    try:
+        label = vics_category(raw, scheme)
     except VigilError as exc:
         raise InputFormatError(source, f"{where}.Category", str(exc)) from None
+    if key is not None:
+        _categories[key] = label
+    return label
+
+
+def _media_entries(media: object, source: str, index: int, where_fmt: str, scheme: str) -> Iterator[Entry]:
+    at = where_fmt.format(index)
+    if not isinstance(media, dict):
+        raise InputFormatError(source, at, f"expected a Media object, got {type(media).__name__}")
+    category = _category(media, scheme, source, at)
     ref = media.get("MediaID")
-    common = {
-        "category": category,
-        "series": media.get("Series") or None,
-        "comment": media.get("Comments") or None,
-        "ref": str(ref) if ref not in (None, "") else where,
-        "extra": _segments(media, source, where),
-    }
+    ref = str(ref) if ref not in (None, "") else at
+    series = media.get("Series") or None
+    comment = media.get("Comments") or None
+    extra = _segments(media, source, at) if "Segments" in media else None
     found = False
     seen: set[tuple[str, bytes]] = set()
     for key, signal in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
-        if media.get(key):
-            value = _hash(signal, media[key], source, f"{where}.{key}")
+        text = media.get(key)
+        if text:
+            value = _value(signal, text) or _hash(signal, text, source, f"{at}.{key}")
             seen.add((signal, value))
             found = True
-            yield Entry(signal, value, **common)
+            yield Entry(signal, value, category, series, comment, ref, extra)
     alternatives = media.get("AlternativeHashes") or []
     if not isinstance(alternatives, list):
-        raise InputFormatError(source, f"{where}.AlternativeHashes", "expected a list")
+        raise InputFormatError(source, f"{at}.AlternativeHashes", "expected a list")
     for n, alt in enumerate(alternatives):
-        at = f"{where}.AlternativeHashes[{n}]"
         if not isinstance(alt, dict):
-            raise InputFormatError(source, at, "expected an object with HashName and HashValue")
+            raise InputFormatError(
+                source, f"{at}.AlternativeHashes[{n}]", "expected an object with HashName and HashValue"
+            )
         signal = _ALT_NAMES.get(str(alt.get("HashName", "")).strip().lower())
         if signal is None:  # PhotoDNA and unknown algorithms: not ours to compute or match
             continue
-        value = _hash(signal, alt.get("HashValue"), source, f"{at}.HashValue")
+        text = alt.get("HashValue")
+        value = _value(signal, text) or _hash(signal, text, source, f"{at}.AlternativeHashes[{n}].HashValue")
         if (signal, value) not in seen:
             seen.add((signal, value))
             found = True
-            yield Entry(signal, value, **common)
+            yield Entry(signal, value, category, series, comment, ref, extra)
     if not found and not alternatives:
-        raise InputFormatError(source, where, "media has no MD5, SHA1 or AlternativeHashes")
+        raise InputFormatError(source, at, "media has no MD5, SHA1 or AlternativeHashes")
