@@ -99,3 +99,17 @@ def test_fuzz_nsrl_reader_fails_only_with_vigil_errors(tmp_path_factory, data):
 @given(st.binary(max_size=2000))
 def test_fuzz_nsrl_sqlite_garbage(tmp_path_factory, data):
     assert_reads_or_fails_cleanly(tmp_path_factory, b"SQLite format 3\x00" + data, "x.db", "nsrl")
+
+
+def test_rds3_blocks_equal_entries_and_still_name_a_bad_row(tmp_path):
+    from vigil.hashsets import EntryBlock
+
+    path = tmp_path / "rds.db"
+    make_rds3(path, [("", sha1(f), "", f.decode(), 1) for f in FILES])
+    blocks = list(read_entries(path, blocks=True))
+    assert all(isinstance(b, EntryBlock) for b in blocks)
+    assert [e.value for b in blocks for e in b.entries()] == [e.value for e in read_entries(path)]
+    bad = tmp_path / "bad.db"
+    make_rds3(bad, [("", sha1(b"x"), "", "x", 1), ("", "ZZ", "", "y", 1)])
+    with pytest.raises(InputFormatError, match="FILE row 2"):
+        list(read_entries(bad, blocks=True))

@@ -40,7 +40,7 @@ def read_entries(path: Path, fmt: str = "auto", blocks: bool = False, **options)
     if fmt == "vics":
         return read_vics(path, scheme=options.get("scheme", "us"))
     if fmt == "nsrl":
-        return read_nsrl(path)
+        return read_nsrl(path, blocks=blocks)
     text = read_text_blocks if blocks else read_text
     if fmt == "pdq":  # Meta's PDQ lists: one hash per line, optional comma-separated metadata
         return text(path, signal="pdq", category=options.get("category"))

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vigil.errors import InputFormatError
-from vigil.hashsets.entry import Entry
+from vigil.hashsets.entry import Entry, EntryBlock
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 V2_HEADER = '"SHA-1","MD5"'
@@ -38,12 +38,13 @@ def looks_like_nsrl(path: Path, head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").startswith(V2_HEADER.encode())
 
 
-def read_nsrl(path: Path) -> Iterator[Entry]:
+def read_nsrl(path: Path, blocks: bool = False) -> Iterator[Entry | EntryBlock]:
+    """Entries (SHA-1) of an NSRL set; with `blocks`, v3 rows come as EntryBlocks of 50,000."""
     source = str(path)
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head.startswith(SQLITE_MAGIC):
-        yield from _rds3(path, source)
+        yield from _rds3(path, source, blocks)
     elif head.startswith(b"PK"):
         yield from _rds2_zip(path, source)
     else:
@@ -62,7 +63,7 @@ def _sha1(value: object, source: str, where: str) -> bytes:
     return digest
 
 
-def _rds3(path: Path, source: str) -> Iterator[Entry]:
+def _rds3(path: Path, source: str, blocks: bool = False) -> Iterator[Entry | EntryBlock]:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -73,7 +74,15 @@ def _rds3(path: Path, source: str) -> Iterator[Entry]:
             raise InputFormatError(source, None, "not an NSRL RDS v3 database: no FILE table")
         cursor = conn.execute("select min(rowid), sha1 from FILE group by sha1")
         while rows := cursor.fetchmany(FETCH):
-            for rowid, sha1 in rows:
+            if blocks:
+                try:
+                    values = bytes.fromhex("".join(sha1 for _, sha1 in rows))
+                except (TypeError, ValueError):
+                    values = b""
+                if len(values) == 20 * len(rows):
+                    yield EntryBlock("sha1", None, values, rows[0][0])
+                    continue
+            for rowid, sha1 in rows:  # a bad row somewhere: find it and name it
                 yield Entry("sha1", _sha1(sha1, source, f"FILE row {rowid}"), ref=str(rowid))
     except sqlite3.Error as exc:
         raise InputFormatError(source, None, f"cannot read NSRL database: {exc}") from None
