@@ -15,6 +15,7 @@ from vigil.errors import NotFoundError, VigilError
 from vigil.hashsets import Entry
 from vigil.index import NearIndex
 from vigil.store.db import Database
+from vigil.store.entryrange import next_id, of_set
 from vigil.store.entrywriter import EntryWriter
 from vigil.store.models import HashEntry, Hashset
 from vigil.store.setadmin import SEPARATOR, archive_current, diff_ids
@@ -112,9 +113,15 @@ class HashsetRepository:
                     version=version,
                 )
             ).inserted_primary_key[0]
+            first = next_id(conn)
             writer = EntryWriter(conn, set_id, category)
             count = writer.write(entries, progress)
-            conn.execute(update(Hashset).where(Hashset.id == set_id).values(entry_count=count))
+            last = next_id(conn) - 1
+            conn.execute(
+                update(Hashset)
+                .where(Hashset.id == set_id)
+                .values(entry_count=count, first_id=first if count else None, last_id=last if count else None)
+            )
             changes = diff_ids(conn, previous, set_id) if previous is not None else None
         store = SetIndexStore(self.db)
         store.build_set(set_id, writer.exact)
@@ -149,11 +156,11 @@ class HashsetRepository:
 
     def signals_of(self, name: str) -> dict[str, int]:
         with self.db.engine.connect() as conn:
+            set_id = conn.execute(select(Hashset.id).where(Hashset.name == name)).scalar()
+            if set_id is None:
+                raise NotFoundError(f"no hash set named {name!r} (see `vigil hashset list --all`)")
             rows = conn.execute(
-                select(HashEntry.signal, func.count())
-                .join(Hashset, Hashset.id == HashEntry.hashset_id)
-                .where(Hashset.name == name)
-                .group_by(HashEntry.signal)
+                select(HashEntry.signal, func.count()).where(of_set(conn, set_id)).group_by(HashEntry.signal)
             ).all()
         return {signal: n for signal, n in rows}
 

@@ -39,6 +39,8 @@ class Hashset(Base):
     known: Mapped[bool] = mapped_column(Boolean, default=False)  # known-good: skip, don't flag
     version: Mapped[int] = mapped_column(Integer, default=1)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)  # an old version, kept for diffs
+    first_id: Mapped[int | None] = mapped_column(BigInteger)  # its entries' id range (entryrange.py)
+    last_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class HashEntry(Base):
@@ -53,6 +55,7 @@ class HashEntry(Base):
     ref: Mapped[str | None] = mapped_column(String(200))
     extra: Mapped[str | None] = mapped_column(Text)  # JSON: format data kept for export
 
+    # server databases only: SQLite selects a set's rows by id range (migration 0006)
     __table_args__ = (Index("ix_hash_entries_hashset", "hashset_id"),)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from vigil.errors import NotFoundError, VigilError
 from vigil.hashsets import Entry
 from vigil.store.db import Database
+from vigil.store.entryrange import of_set
 from vigil.store.models import HashEntry, Hashset
 
 SEPARATOR = "@"
@@ -41,7 +42,7 @@ def _pairs(conn: Connection, hashset_id: int) -> dict[tuple[str, bytes], str | N
     rows = conn.execute(
         select(HashEntry.signal, HashEntry.value, HashEntry.category, Hashset.category)
         .join(Hashset, Hashset.id == HashEntry.hashset_id)
-        .where(HashEntry.hashset_id == hashset_id)
+        .where(of_set(conn, hashset_id))
     )
     return {(s, bytes(v)): (c or d) for s, v, c, d in rows}
 
@@ -93,7 +94,8 @@ class SetAdmin:
                 else or_(Hashset.name == name, Hashset.name.like(f"{_escape(name)}{SEPARATOR}%", escape="\\"))
             )
             ids = [r[0] for r in conn.execute(query)]
-            conn.execute(delete(HashEntry).where(HashEntry.hashset_id.in_(ids)))
+            for one in ids:
+                conn.execute(delete(HashEntry).where(of_set(conn, one)))
             conn.execute(delete(Hashset).where(Hashset.id.in_(ids)))
         self._sync()
         return len(ids)
@@ -112,7 +114,7 @@ class SetAdmin:
                     HashEntry.ref,
                     HashEntry.extra,
                 )
-                .where(HashEntry.hashset_id == hid)
+                .where(of_set(conn, hid))
                 .order_by(HashEntry.id)
             )
             for signal, value, category, series, comment, ref, extra in rows:

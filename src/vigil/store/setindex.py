@@ -26,6 +26,7 @@ from vigil.errors import VigilError
 from vigil.index import MihPdqIndex, Segment
 from vigil.index.exact import ExactBuilder, ExactSegment
 from vigil.store.db import Database
+from vigil.store.entryrange import of_set
 from vigil.store.models import HashEntry, Hashset
 
 MANIFEST_FORMAT = "vigil-set-index"
@@ -94,7 +95,7 @@ class SetIndexStore:
         with self.db.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=FETCH).execute(
                 select(HashEntry.id, HashEntry.value)
-                .where(HashEntry.hashset_id == set_id, HashEntry.signal == "pdq")
+                .where(of_set(conn, set_id), HashEntry.signal == "pdq")
                 .order_by(HashEntry.id)
             )
             for part in result.partitions(FETCH):
@@ -115,7 +116,7 @@ class SetIndexStore:
             default = conn.execute(select(Hashset.category).where(Hashset.id == set_id)).scalar()
             result = conn.execution_options(stream_results=True, yield_per=FETCH).execute(
                 select(HashEntry.signal, HashEntry.value, HashEntry.category)
-                .where(HashEntry.hashset_id == set_id, HashEntry.signal != "pdq")
+                .where(of_set(conn, set_id), HashEntry.signal != "pdq")
                 .order_by(HashEntry.id)
             )
             for part in result.partitions(FETCH):
