@@ -32,6 +32,7 @@ import numpy as np
 import pdqhash
 from PIL import Image, ImageDraw, ImageOps
 
+from tables import print_table as table
 from vigil.media import images as vigil_images
 from vigil.scan.hashing import hash_bytes
 from vigil.signals.pdq import PdqSignal, pdq_from_luma
@@ -93,15 +94,6 @@ def vigil_full_size(data: bytes, dihedral: bool = False):
     """Vigil's PDQ on a full-size decode (no JPEG draft), for the accuracy comparison."""
     luma = np.asarray(Image.open(io.BytesIO(data)).convert("L"))
     return pdq_from_luma(luma, dihedral=dihedral)
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
 
 
 def main() -> None:

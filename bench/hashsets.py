@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from tables import print_table
+
 V2 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media"
 
 
@@ -170,11 +172,7 @@ def main() -> None:
         "sqlite RSS MB",
         "vigil / sqlite",
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    print_table(None, header, rows)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tables import print_table
+
 THRESHOLD = 31
 
 
@@ -224,12 +226,8 @@ def main() -> None:
                 "-",
             ]
         )
-    widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(len(header))]
     print(f"PDQ index, threshold {THRESHOLD}, {args.queries} queries (half near-duplicates), one core")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in table:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(None, header, table)
     if biggest and biggest[1] < 100_000_000:
         print(
             "Projection: build, memory and disk grow linearly with N; candidates per query grow with "
