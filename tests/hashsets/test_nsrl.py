@@ -113,3 +113,40 @@ def test_rds3_blocks_equal_entries_and_still_name_a_bad_row(tmp_path):
     make_rds3(bad, [("", sha1(b"x"), "", "x", 1), ("", "ZZ", "", "y", 1)])
     with pytest.raises(InputFormatError, match="FILE row 2"):
         list(read_entries(bad, blocks=True))
+
+
+def test_rds3_quarterly_delta_is_applied_without_changing_the_base(tmp_path):
+    base = tmp_path / "RDS_2026.09.db"
+    make_rds3(base, [("", sha1(f), "", f.decode(), 1) for f in FILES])
+    before = hashlib.sha256(base.read_bytes()).hexdigest()
+    delta = tmp_path / "RDS_2026.12_delta.sql"
+    delta.write_text(
+        "-- quarterly delta\n"
+        f"INSERT INTO FILE VALUES ('', '{sha1(b'new.dll')}', '', '00000000', 'new.dll', 1, 3);\n"
+        f"DELETE FROM FILE\n  WHERE sha1 = '{sha1(b'notepad.exe')}';\n"
+        f"UPDATE FILE SET sha1 = '{sha1(b'readme2.txt')}' WHERE file_name = 'readme.txt';\n"
+        "-- end of delta\n"
+    )
+    got = {e.value.hex().upper() for e in read_entries(base, "nsrl", delta=delta)}
+    assert got == {sha1(b"kernel32.dll"), sha1(b"new.dll"), sha1(b"readme2.txt")}
+    assert hashlib.sha256(base.read_bytes()).hexdigest() == before
+    assert {e.value.hex().upper() for e in read_entries(base, "nsrl")} == {sha1(f) for f in FILES}
+
+
+@pytest.mark.parametrize(
+    ("sql", "line", "what"),
+    [
+        ("SELECT 1;\n", 1, "expected INSERT, UPDATE or DELETE"),
+        ("INSERT INTO FILE VALUES (1);\n", 1, "statement failed"),
+        ("-- c\nDELETE FROM FILE WHERE sha1 = 'x';\nINSERT INTO FILE VALUES (\n", 3, "incomplete"),
+    ],
+)
+def test_bad_delta_names_its_line_and_leaves_the_base(tmp_path, sql, line, what):
+    base = tmp_path / "RDS.db"
+    make_rds3(base, [("", sha1(f), "", f.decode(), 1) for f in FILES])
+    before = hashlib.sha256(base.read_bytes()).hexdigest()
+    delta = tmp_path / "delta.sql"
+    delta.write_text(sql)
+    with pytest.raises(InputFormatError, match=rf"delta.sql:{line}: .*{what}"):
+        list(read_entries(base, "nsrl", delta=delta))
+    assert hashlib.sha256(base.read_bytes()).hexdigest() == before

@@ -76,3 +76,36 @@ def test_reimport_makes_a_new_version_and_reports_the_changes(db):
     # the old version no longer matches
     found = repo.exact_opinions("md5", [(0).to_bytes(16, "big"), (5).to_bytes(16, "big")])
     assert list(found) == [(5).to_bytes(16, "big")]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "content"),
+    [
+        ("text", "list.txt", b"d41d8cd98f00b204e9800998ecf8427e\nzz\n"),
+        ("pdq", "list.txt", b"0" * 64 + b"\n" + b"1" * 63 + b"\n"),
+        (
+            "vics",
+            "x.json",
+            b'{"@odata.context": "x#Media", "value": '
+            b'[{"MD5": "D41D8CD98F00B204E9800998ECF8427E"}, {"MD5": 7}]}',
+        ),
+        (
+            "vics",
+            "y.json",
+            b'{"@odata.context": "x#Media", "value": [{"MD5": "D41D8CD98F00B204E9800998ECF8427E"}',
+        ),
+        ("nsrl", "NSRLFile.txt", b'"SHA-1","MD5"\n"' + b"A" * 40 + b'",""\n"XYZ",""\n'),
+        ("nsrl", "rds.db", b"SQLite format 3\x00" + b"\x00" * 200),
+    ],
+)
+def test_broken_input_of_every_format_leaves_the_database_unchanged(db, tmp_path, fmt, name, content):
+    repo = HashsetRepository(db)
+    repo.import_entries("keep", entries(2), fmt="text")
+    before = [(i.name, i.entries, i.version) for i in repo.list(archived=True)]
+    path = tmp_path / name
+    path.write_bytes(content)
+    for target in ("keep", "new"):
+        with pytest.raises(VigilError):
+            repo.import_entries(target, read_entries(path, fmt, blocks=True), fmt=fmt)
+    assert [(i.name, i.entries, i.version) for i in repo.list(archived=True)] == before
+    assert repo.count_by_signal() == {"md5": 2}

@@ -23,6 +23,9 @@ def import_(
     category: str = typer.Option(None, "--category", help="Category of entries that carry none."),
     signal: str = typer.Option(None, "--signal", help="Text lists: md5, sha1, sha256 or pdq."),
     scheme: str = typer.Option("us", "--scheme", help="VICS category scheme: us or legacy."),
+    nsrl_delta: Path = typer.Option(
+        None, "--nsrl-delta", help="NSRL quarterly delta SQL file, applied to PATH (left unchanged) first."
+    ),
     known: bool = typer.Option(
         None,
         "--known/--not-known",
@@ -50,7 +53,9 @@ def import_(
     repo = HashsetRepository(open_database(db))
     if fmt == "auto":
         fmt = detect_format(path)
-    entries = read_entries(path, fmt, blocks=True, signal=signal, scheme=scheme)
+    if nsrl_delta is not None and not nsrl_delta.is_file():
+        raise VigilError(f"--nsrl-delta {nsrl_delta}: no such file")
+    entries = read_entries(path, fmt, blocks=True, signal=signal, scheme=scheme, delta=nsrl_delta)
     with progress_bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
         task = bar.add_task(f"importing {path.name}", total=None)
         info = repo.import_entries(

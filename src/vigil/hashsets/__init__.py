@@ -40,7 +40,9 @@ def read_entries(path: Path, fmt: str = "auto", blocks: bool = False, **options)
     if fmt == "vics":
         return read_vics(path, scheme=options.get("scheme", "us"))
     if fmt == "nsrl":
-        return read_nsrl(path, blocks=blocks)
+        return read_nsrl(path, blocks=blocks, delta=options.get("delta"))
+    if options.get("delta") is not None:
+        raise VigilError("--nsrl-delta applies to an NSRL RDS v3 database (--format nsrl)")
     text = read_text_blocks if blocks else read_text
     if fmt == "pdq":  # Meta's PDQ lists: one hash per line, optional comma-separated metadata
         return text(path, signal="pdq", category=options.get("category"))

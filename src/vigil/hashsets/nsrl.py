@@ -38,13 +38,20 @@ def looks_like_nsrl(path: Path, head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").startswith(V2_HEADER.encode())
 
 
-def read_nsrl(path: Path, blocks: bool = False) -> Iterator[Entry | EntryBlock]:
-    """Entries (SHA-1) of an NSRL set; with `blocks`, v3 rows come as EntryBlocks of 50,000."""
+def read_nsrl(path: Path, blocks: bool = False, delta: Path | None = None) -> Iterator[Entry | EntryBlock]:
+    """Entries (SHA-1) of an NSRL set; with `blocks`, v3 rows come as EntryBlocks of 50,000.
+
+    `delta`: a quarterly delta SQL file (INSERT / UPDATE / DELETE statements against the previous
+    release). It is applied to the v3 database inside a transaction that is rolled back after
+    reading, so the result is the next release's set and the database file is left as it was.
+    A delta needs its base release: the distinct SHA-1s of a release depend on every FILE row."""
     source = str(path)
     with open(path, "rb") as fh:
         head = fh.read(16)
+    if delta is not None and not head.startswith(SQLITE_MAGIC):
+        raise InputFormatError(source, None, "a delta applies to an RDS v3 SQLite database; this is not one")
     if head.startswith(SQLITE_MAGIC):
-        yield from _rds3(path, source, blocks)
+        yield from _rds3(path, source, blocks, delta)
     elif head.startswith(b"PK"):
         yield from _rds2_zip(path, source)
     else:
@@ -63,15 +70,59 @@ def _sha1(value: object, source: str, where: str) -> bytes:
     return digest
 
 
-def _rds3(path: Path, source: str, blocks: bool = False) -> Iterator[Entry | EntryBlock]:
+def _statements(delta: Path) -> Iterator[tuple[int, str]]:
+    """(first line, statement) of an SQL file, split where SQLite says a statement is complete."""
+    buffer, start = "", 1
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        with open(delta, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not buffer.strip():
+                    buffer, start = "", number
+                buffer += line
+                if sqlite3.complete_statement(buffer):
+                    yield start, buffer
+                    buffer = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFormatError(str(delta), None, f"cannot read delta: {exc}") from None
+    if _code_lines(buffer):
+        raise InputFormatError(str(delta), start, "incomplete SQL statement at the end of the delta")
+
+
+def _code_lines(statement: str) -> list[str]:
+    return [ln for ln in statement.splitlines() if ln.strip() and not ln.lstrip().startswith("--")]
+
+
+def _apply_delta(conn: sqlite3.Connection, delta: Path) -> None:
+    conn.execute("BEGIN")
+    for line, statement in _statements(delta):
+        code = _code_lines(statement)
+        verb = code[0].split(None, 1)[0].upper() if code else ""
+        if verb not in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            raise InputFormatError(
+                str(delta), line, f"expected INSERT, UPDATE or DELETE, got {verb or 'nothing'}"
+            )
+        try:
+            conn.execute(statement)
+        except sqlite3.Error as exc:
+            raise InputFormatError(str(delta), line, f"statement failed: {exc}") from None
+
+
+def _rds3(
+    path: Path, source: str, blocks: bool = False, delta: Path | None = None
+) -> Iterator[Entry | EntryBlock]:
+    try:
+        if delta is None:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        else:  # writes go to the rollback journal only, and are rolled back below
+            conn = sqlite3.connect(path, isolation_level=None)
     except sqlite3.Error as exc:
         raise InputFormatError(source, None, f"cannot open NSRL database: {exc}") from None
     try:
         tables = {r[0].upper() for r in conn.execute("select name from sqlite_master")}
         if "FILE" not in tables:
             raise InputFormatError(source, None, "not an NSRL RDS v3 database: no FILE table")
+        if delta is not None:
+            _apply_delta(conn, delta)
         cursor = conn.execute("select min(rowid), sha1 from FILE group by sha1")
         while rows := cursor.fetchmany(FETCH):
             if blocks:
@@ -87,6 +138,8 @@ def _rds3(path: Path, source: str, blocks: bool = False) -> Iterator[Entry | Ent
     except sqlite3.Error as exc:
         raise InputFormatError(source, None, f"cannot read NSRL database: {exc}") from None
     finally:
+        if conn.in_transaction:
+            conn.rollback()
         conn.close()
 
 
