@@ -63,6 +63,18 @@ def evidence(tmp_path, pictures):
     return ev, lists, files, known
 
 
+def import_hotline(tmp_path, lists) -> str:
+    """A fresh database with the evidence fixture's MD5 list imported as `hotline`; its path."""
+    db = str(tmp_path / "v.db")
+    assert (
+        cli(
+            "hashset", "import", str(lists / "md5.txt"), "--name", "hotline", "--category", "csam", "--db", db
+        )
+        == 0
+    )
+    return db
+
+
 def cli(*args) -> int:
     try:
         run(list(args))
@@ -73,13 +85,7 @@ def cli(*args) -> int:
 
 def test_scan_json_item_by_item(tmp_path, evidence, pictures):
     ev, lists, files, known = evidence
-    db = str(tmp_path / "v.db")
-    assert (
-        cli(
-            "hashset", "import", str(lists / "md5.txt"), "--name", "hotline", "--category", "csam", "--db", db
-        )
-        == 0
-    )
+    db = import_hotline(tmp_path, lists)
     # picture 2 is known by the PDQ of its JPEG; the evidence holds only a mirrored PNG of it
     pdq_list = tmp_path / "lists" / "pdq.txt"
     pdq_list.write_text("pdq,category\n" + hash_bytes(known[2], "k").pdq + ",CSAM\n")
@@ -237,13 +243,7 @@ def test_known_good_files_are_counted_and_skipped(tmp_path, pictures):
 
 def test_case_exports_as_vics_cases_and_imports_back(tmp_path, evidence):
     ev, lists, files, known = evidence
-    db = str(tmp_path / "v.db")
-    assert (
-        cli(
-            "hashset", "import", str(lists / "md5.txt"), "--name", "hotline", "--category", "csam", "--db", db
-        )
-        == 0
-    )
+    db = import_hotline(tmp_path, lists)
     assert cli("scan", str(ev), "--case", "c-7", "--db", db, "--workers", "1") == 0
     out = tmp_path / "c-7.json"
     assert cli("case", "export", "c-7", "--format", "vics", "--output", str(out), "--db", db) == 0
