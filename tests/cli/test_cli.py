@@ -61,7 +61,8 @@ def test_hash_table_output(tmp_path):
         (["hashset", "import"], "error: Missing argument"),
         (["hashset", "import", "/no/such/list", "--name", "x"], "error: /no/such/list: no such file"),
         (["scan", "/no/such/dir", "--case", "c"], "error: /no/such/dir: no such file or folder"),
-        (["scan", ".", "--case", "c", "--threshold", "300"], "error: --threshold must be 0-255"),
+        (["scan", ".", "--case", "c", "--threshold", "64"], "error: --threshold must be 0-63"),
+        (["match", "0" * 64, "--threshold", "64"], "error: --threshold must be 0-63"),
         (
             ["hashset", "import", "LIST", "--name", "x", "--format", "csv"],
             "error: --format must be one of auto, vics, nsrl, text, pdq, got 'csv'",

@@ -15,7 +15,7 @@ def scan(
     path: Path = typer.Argument(..., help="Evidence folder (or one file)."),
     case: str = typer.Option(..., "--case", help="Case name; a re-scan replaces it."),
     json_out: Path = typer.Option(None, "--json", help="Write the case result as JSON to FILE."),
-    threshold: int = typer.Option(31, "--threshold", help="PDQ match distance, 0-255 bits."),
+    threshold: int = typer.Option(31, "--threshold", help="PDQ match distance, 0-63 bits (default 31)."),
     workers: int = typer.Option(0, "--workers", help="Worker processes (default: all cores)."),
     db: str = DB,
 ) -> None:
@@ -26,8 +26,8 @@ def scan(
     from vigil.scan.pipeline import run_scan
     from vigil.store import open_database
 
-    if not 0 <= threshold <= 255:
-        raise VigilError(f"--threshold must be 0-255, got {threshold}")
+    if not 0 <= threshold <= 63:  # the exact index probes up to 3 bits per 16-bit chunk
+        raise VigilError(f"--threshold must be 0-63, got {threshold}")
     if not path.exists():
         raise VigilError(f"{path}: no such file or folder")
     if json_out is not None and json_out.is_dir():
