@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -48,6 +49,11 @@ def run(argv: list[str] | None = None) -> None:
         fail("interrupted")
     except VigilError as exc:
         fail(str(exc))
+    except Exception as exc:  # a bug: still one line, not a traceback (VIGIL_DEBUG=1 shows it)
+        if os.environ.get("VIGIL_DEBUG"):
+            raise
+        sys.stderr.write(f"error: internal error ({type(exc).__name__}: {exc}); please report it\n")
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
 

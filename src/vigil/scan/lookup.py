@@ -50,7 +50,8 @@ def match_hashes(db: Database, queries: Sequence[tuple[str, str]], threshold: in
     pdq = [(i, v["pdq"]) for i, (_, v) in enumerate(parsed) if "pdq" in v]
     if pdq:
         index = repo.pdq_index()
-        hits = search_dihedral(index, [[value] for _, value in pdq], threshold) if len(index) else []
+        queries = [[value] for _, value in pdq]
+        hits = search_dihedral(index, queries, threshold) if len(index) else [[] for _ in queries]
         opinions = repo.opinions_by_id({m.id for h in hits for m in h})
         for (i, _), matches in zip(pdq, hits, strict=True):
             for m in matches:
