@@ -19,6 +19,7 @@ from vigil.store.entryrange import next_id, of_set
 from vigil.store.entrywriter import EntryWriter
 from vigil.store.models import HashEntry, Hashset
 from vigil.store.setadmin import SEPARATOR, archive_current, diff_ids
+from vigil.store.setadmin import set_id as find_set_id
 from vigil.store.setindex import SetIndexStore
 
 LOOKUP_CHUNK = 500
@@ -55,11 +56,8 @@ class Opinion:
 
 
 def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
@@ -156,11 +154,10 @@ class HashsetRepository:
 
     def signals_of(self, name: str) -> dict[str, int]:
         with self.db.engine.connect() as conn:
-            set_id = conn.execute(select(Hashset.id).where(Hashset.name == name)).scalar()
-            if set_id is None:
-                raise NotFoundError(f"no hash set named {name!r} (see `vigil hashset list --all`)")
             rows = conn.execute(
-                select(HashEntry.signal, func.count()).where(of_set(conn, set_id)).group_by(HashEntry.signal)
+                select(HashEntry.signal, func.count())
+                .where(of_set(conn, find_set_id(conn, name)))
+                .group_by(HashEntry.signal)
             ).all()
         return {signal: n for signal, n in rows}
 

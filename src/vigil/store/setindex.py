@@ -148,13 +148,15 @@ class SetIndexStore:
             manifest = self._manifest()
             have: dict = manifest["sets"]
             wanted = self._wanted()
+            before = json.dumps(manifest, sort_keys=True)
             stale = [s for s in have if wanted.get(s, {}).get("token") != have[s]["token"]]
             for set_id in stale:
                 shutil.rmtree(self.folder / have.pop(set_id)["folder"], ignore_errors=True)
             for set_id in have:  # known / name can change without a re-import
                 have[set_id].update({k: wanted[set_id][k] for k in ("known", "name")})
             missing = [s for s in wanted if s not in have]
-            self._write_manifest(manifest)
+            if json.dumps(manifest, sort_keys=True) != before or not (self.folder / "manifest.json").exists():
+                self._write_manifest(manifest)  # a scan syncs several times: write only on change
         for set_id in missing:
             self.build_set(int(set_id))
         return {"added": len(missing), "removed": len(stale)}
