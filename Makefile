@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	@# Meta's vpdq, to check Vigil's vPDQ against it; it compiles against FFmpeg's dev libraries
+	@# (.ci/run installs them); without them its test is skipped, nothing else needs it
+	$(BIN)/pip install -q 'vpdq>=0.2' || echo "vpdq not built (FFmpeg dev libraries missing): its test is skipped"
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

@@ -120,6 +120,9 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
         "error",
         "known",
         "disputed",
+        "flags",
+        "vpdq_frames",
+        "duration",
     }
 
     def sigs(path):
@@ -128,6 +131,7 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
     # exact hits, including inside archives and under a misleading name
     assert sigs("a_exact.jpg") == [("hotline", "md5", "csam")]
     assert items["sub/misnamed.txt"]["type"] == "image/jpeg"
+    assert items["sub/misnamed.txt"]["flags"] == ["extension-mismatch"]
     assert ("hotline", "md5", "csam") in sigs("sub/misnamed.txt")
     assert sigs("g_archive.zip!inner/known.jpg") == [("hotline", "md5", "csam")]
     assert ("hotline", "md5", "csam") in sigs("h_backup.tar.gz!x/y.jpg")

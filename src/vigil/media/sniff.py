@@ -17,7 +17,14 @@ IMAGE_TYPES = frozenset(
     }
 )
 ARCHIVE_TYPES = frozenset(
-    {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz"}
+    {
+        "application/zip",
+        "application/x-tar",
+        "application/gzip",
+        "application/x-bzip2",
+        "application/x-xz",
+        "application/x-7z-compressed",
+    }
 )
 
 _PREFIXES: tuple[tuple[bytes, str], ...] = (
@@ -74,6 +81,10 @@ def sniff(head: bytes) -> str:
 
 def is_image(mime: str) -> bool:
     return mime in IMAGE_TYPES
+
+
+def is_video(mime: str) -> bool:
+    return mime.startswith("video/")
 
 
 def is_archive(mime: str) -> bool:

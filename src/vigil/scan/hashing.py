@@ -1,31 +1,45 @@
-"""Hashing one piece of evidence: cryptographic digests, type from content, PDQ for images.
+"""Hashing one piece of evidence: cryptographic digests, type from content, PDQ for images, vPDQ for
+videos, and everything inside it — archive members, compressed files, carved images — to any depth.
 
 Files up to IN_MEMORY_BYTES are read once and both digested and decoded from the same bytes; larger
-ones are digested in a streaming pass (bounded memory) and, when they are images, decoded from the
-path. Archives expand into one item per member, with `archive!member` paths.
+ones are digested in a streaming pass (bounded memory) and, when they are images or videos, decoded
+from the path. Children get `parent!child` paths. Expansion of one evidence file is bounded in depth
+and in bytes (archive bombs): where a limit stops it, the item says so and the scan goes on.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from vigil.media import containers
+from vigil.media import carving, containers
 from vigil.media.images import DecodeError, decode_luma
-from vigil.media.sniff import HEAD_BYTES, is_archive, is_image, sniff
+from vigil.media.sniff import HEAD_BYTES, is_archive, is_image, is_video, sniff
+from vigil.media.video import VideoError, vpdq_hash
 from vigil.signals.crypto import CHUNK, MultiDigest, digest_bytes
 from vigil.signals.pdq import pdq_from_luma
+from vigil.signals.vpdq import VpdqFrame, pack, unpack
 
 Known = Callable[[dict[str, bytes]], str | None]  # digests -> name of a known-good set listing them
 IN_MEMORY_BYTES = 64 << 20
 HASH_KEYS = ("path", "size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality")
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on expanding one evidence file (containers within containers)."""
+
+    max_depth: int = 8
+    max_expanded_bytes: int = 4 << 30
+
+
 @dataclass
 class Item:
-    """One file's findings. `dihedral` (8 PDQ variants) is used for matching and not reported."""
+    """One file's findings. `dihedral` (8 PDQ variants) and `vpdq` (frames) are used for matching and
+    kept in the case store, not shown in the case JSON."""
 
     path: str
     size: int | None = None
@@ -40,6 +54,9 @@ class Item:
     matches: list[dict] = field(default_factory=list)
     duplicate_group: int | None = None
     known: str | None = None  # the known-good set that lists it: counted, not decoded, not matched
+    flags: list[str] = field(default_factory=list)  # see FLAGS
+    vpdq: tuple[VpdqFrame, ...] = ()
+    duration: float | None = None  # videos, seconds
 
     def hashes(self) -> dict:
         """The item as `vigil hash --json` shows it."""
@@ -54,12 +71,47 @@ class Item:
             "error": self.error,
             "known": self.known,
             "disputed": self.disputed,
+            "flags": self.flags,
+            "vpdq_frames": len(self.vpdq) if self.vpdq else None,
+            "duration": self.duration,
         }
+
+    def state(self) -> dict:
+        """Everything the scan found, for the case store (a resumed scan reloads it)."""
+        out = {**self.report(), "dihedral": list(self.dihedral)}
+        out["vpdq"] = pack(self.vpdq).hex() if self.vpdq else None
+        for key in ("disputed", "vpdq_frames"):
+            del out[key]
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict) -> Item:
+        state = dict(state)
+        state["dihedral"] = tuple(state["dihedral"])
+        state["vpdq"] = tuple(unpack(bytes.fromhex(state["vpdq"]))) if state["vpdq"] else ()
+        return cls(**state)
+
+    def flag(self, name: str) -> None:
+        if name not in self.flags:
+            self.flags.append(name)
 
     @property
     def disputed(self) -> bool:
         """Hash sets that list this file disagree on its category (the matches say who said what)."""
         return len({m["category"] for m in self.matches if m["category"] is not None}) > 1
+
+
+FLAGS = {
+    "encrypted": "an encrypted archive or member: listed, not decrypted",
+    "expansion-limit": "a container not fully expanded: nested too deep or too large (archive bomb guard)",
+    "extension-mismatch": "the file's content is not what its name says",
+    "appended-data": "bytes after the end of the image (another file may be hidden there)",
+    "carved": "found inside another file (appended, embedded in a document, EXIF thumbnail)",
+    "exif-thumbnail": "the EXIF thumbnail of a photo",
+    "thumbnail-differs": "the photo's EXIF thumbnail shows a different picture (edited or swapped)",
+    "altered-copy": "a near match to known material: an altered copy (distance in the match)",
+    "deleted": "a deleted file the file system still lists",
+}
 
 
 def _set_digests(item: Item, digests: dict[str, bytes], known: Known | None) -> None:
@@ -79,68 +131,134 @@ def _add_pdq(item: Item, source: bytes | str, dihedral: bool) -> None:
     item.dihedral = tuple(v.hex() for v in result.dihedral)
 
 
+def _add_vpdq(item: Item, source: bytes | str) -> None:
+    try:
+        video = vpdq_hash(source)
+    except VideoError as exc:
+        item.error = str(exc)
+        return
+    item.vpdq, item.duration = video.frames, round(video.duration, 3)
+
+
+class Hasher:
+    """Hashes evidence files into items. One per worker; `file` starts a fresh expansion budget."""
+
+    def __init__(
+        self,
+        dihedral: bool = False,
+        known: Known | None = None,
+        expand: bool = True,
+        limits: Limits = Limits(),  # noqa: B008 - frozen
+    ):
+        self.dihedral, self.known, self.expand, self.limits = dihedral, known, expand, limits
+        self._budget = limits.max_expanded_bytes
+
+    def file(self, fs_path: str, logical: str) -> list[Item]:
+        """Items for one file: itself and everything inside it. A file on a known-good set is only
+        digested: no decoding, no expansion."""
+        self._budget = self.limits.max_expanded_bytes
+        try:
+            size = os.path.getsize(fs_path)
+            if size <= IN_MEMORY_BYTES:
+                with open(fs_path, "rb") as fh:
+                    data = fh.read()
+                return self.data(data, logical)
+            with open(fs_path, "rb") as fh:
+                item = self.stream(fh, logical)
+            return [item, *self._large_children(item, fs_path)]
+        except OSError as exc:
+            return [Item(path=logical, error=f"cannot read file: {exc.strerror or exc}")]
+
+    def stream(self, stream: BinaryIO, path: str) -> Item:
+        """Digests and type of a stream too large to hold; no decoding."""
+        first = stream.read(HEAD_BYTES)
+        digest = MultiDigest()
+        digest.update(first)
+        while block := stream.read(CHUNK):
+            digest.update(block)
+        item = Item(path=path, size=digest.size, type=sniff(first))
+        _set_digests(item, digest.digests(), self.known)
+        return item
+
+    def data(self, data: bytes, path: str, depth: int = 0) -> list[Item]:
+        """The item for `data` and, unless it is known-good, the items inside it."""
+        item = Item(path=path, size=len(data), type=sniff(data[:HEAD_BYTES]))
+        _set_digests(item, digest_bytes(data), self.known)
+        if item.known:
+            return [item]
+        carving.check_extension(item)
+        if is_image(item.type):
+            _add_pdq(item, data, self.dihedral)
+        elif is_video(item.type):
+            _add_vpdq(item, data)
+        if not self.expand:
+            return [item]
+        items = [item]
+        if is_archive(item.type):
+            items.extend(self._members(io.BytesIO(data), item, depth))
+        for child in carving.carve(data, item) if depth < self.limits.max_depth else ():
+            found = self.data(child.data, f"{path}{containers.SEPARATOR}{child.name}", depth + 1)
+            for name in child.flags:
+                found[0].flag(name)
+            items.extend(found)
+        carving.compare_thumbnail(items)
+        return items
+
+    def _large_children(self, item: Item, fs_path: str) -> list[Item]:
+        if item.known:
+            return []
+        carving.check_extension(item)
+        if is_image(item.type):
+            _add_pdq(item, fs_path, self.dihedral)
+        elif is_video(item.type):
+            _add_vpdq(item, fs_path)
+        if self.expand and is_archive(item.type):
+            with open(fs_path, "rb") as fh:
+                return self._members(fh, item, 0)
+        return []
+
+    def _members(self, source: BinaryIO, archive: Item, depth: int) -> list[Item]:
+        if depth >= self.limits.max_depth:
+            archive.flag("expansion-limit")
+            archive.error = f"not expanded: containers nested deeper than {self.limits.max_depth}"
+            return []
+        out: list[Item] = []
+        try:
+            for member in containers.members(source, archive.type, archive.path, self._budget):
+                logical = f"{archive.path}{containers.SEPARATOR}{member.name}"
+                if member.encrypted:
+                    archive.flag("encrypted")
+                if member.error:
+                    out.append(Item(path=logical, size=member.size, error=member.error))
+                    if member.encrypted:
+                        out[-1].flag("encrypted")
+                    continue
+                if member.data is not None:
+                    if len(member.data) > self._budget:
+                        archive.flag("expansion-limit")
+                        archive.error = (
+                            f"expansion stopped: more than {self.limits.max_expanded_bytes:,} bytes "
+                            "inside one evidence file (archive bomb guard)"
+                        )
+                        break
+                    self._budget -= len(member.data)
+                    out.extend(self.data(member.data, logical, depth + 1))
+                else:
+                    out.append(self.stream(member.stream, logical))
+        except containers.EncryptedArchive as exc:
+            archive.flag("encrypted")
+            archive.error = str(exc)
+        except containers.ArchiveError as exc:
+            archive.error = str(exc)
+        return out
+
+
 def hash_bytes(data: bytes, path: str, dihedral: bool = False, known: Known | None = None) -> Item:
-    item = Item(path=path, size=len(data), type=sniff(data[:HEAD_BYTES]))
-    _set_digests(item, digest_bytes(data), known)
-    if is_image(item.type) and not item.known:
-        _add_pdq(item, data, dihedral)
-    return item
-
-
-def hash_stream(stream: BinaryIO, path: str, known: Known | None = None) -> Item:
-    """Digests and type of a stream too large to hold; no decoding."""
-    first = stream.read(HEAD_BYTES)
-    digest = MultiDigest()
-    digest.update(first)
-    while block := stream.read(CHUNK):
-        digest.update(block)
-    item = Item(path=path, size=digest.size, type=sniff(first))
-    _set_digests(item, digest.digests(), known)
-    return item
+    """The item for one file's bytes (nothing inside it)."""
+    return Hasher(dihedral, known, expand=False).data(data, path)[0]
 
 
 def hash_file(
     fs_path: str, logical: str, dihedral: bool = False, expand: bool = True, known: Known | None = None
 ) -> list[Item]:
-    """Items for one file: itself and, for an archive, each of its members. A file on a known-good
-    set is only digested: no decoding, no archive expansion."""
-    try:
-        size = os.path.getsize(fs_path)
-        if size <= IN_MEMORY_BYTES:
-            with open(fs_path, "rb") as fh:
-                data = fh.read()
-            item = hash_bytes(data, logical, dihedral, known)
-        else:
-            with open(fs_path, "rb") as fh:
-                item = hash_stream(fh, logical, known)
-            if is_image(item.type) and not item.known:
-                _add_pdq(item, fs_path, dihedral)
-    except OSError as exc:
-        return [Item(path=logical, error=f"cannot read file: {exc.strerror or exc}")]
-    items = [item]
-    if expand and is_archive(item.type) and not item.known:
-        items.extend(_archive_items(fs_path, item, dihedral, known))
-    return items
-
-
-def _archive_items(fs_path: str, archive: Item, dihedral: bool, known: Known | None) -> list[Item]:
-    out: list[Item] = []
-    with open(fs_path, "rb") as fh:
-        if (
-            archive.type != "application/zip"
-            and archive.type != "application/x-tar"
-            and not (containers.is_tar(fh))
-        ):
-            return out  # a lone compressed file, not an archive of files
-        try:
-            for member in containers.members(fh, archive.type):
-                logical = f"{archive.path}{containers.SEPARATOR}{member.name}"
-                if member.error:
-                    out.append(Item(path=logical, size=member.size, error=member.error))
-                elif member.data is not None:
-                    out.append(hash_bytes(member.data, logical, dihedral, known))
-                else:
-                    out.append(hash_stream(member.stream, logical, known))
-        except containers.ArchiveError as exc:
-            archive.error = str(exc)
-    return out
+    return Hasher(dihedral, known, expand).file(fs_path, logical)
