@@ -65,7 +65,7 @@ def test_hash_table_output(tmp_path):
         (["match", "0" * 64, "--threshold", "64"], "error: --threshold must be 0-63"),
         (
             ["hashset", "import", "LIST", "--name", "x", "--format", "csv"],
-            "error: --format must be one of auto, vics, nsrl, text, pdq, got 'csv'",
+            "error: --format must be one of auto, vics, nsrl, text, pdq, vpdq, got 'csv'",
         ),
         (["frobnicate"], "error: No such command"),
     ],

@@ -174,13 +174,18 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
     assert report["summary"] == {
         "files": len(expected_paths),
         "images": 10,
+        "videos": 0,
         "known": 0,
         "errors": 1,
         "matched_exact": 4,
         "matched_near": 1,
+        "hidden": 1,  # sub/misnamed.txt
+        "encrypted": 0,
+        "deleted": 0,
         "duplicate_groups": 4,
         "disputed": 0,
     }
+    assert items["b_mirror.png"]["flags"] == ["altered-copy"]
 
 
 def test_rescan_replaces_the_case_and_one_worker_equals_two(tmp_path, evidence):
@@ -191,17 +196,17 @@ def test_rescan_replaces_the_case_and_one_worker_equals_two(tmp_path, evidence):
 
 
 def test_an_unexpected_failure_on_one_file_is_that_files_error(tmp_path, monkeypatch):
-    from vigil.scan import pipeline
+    from vigil.scan import pipeline, tasks
 
     (tmp_path / "a.txt").write_text("a")
     (tmp_path / "b.txt").write_text("b")
 
-    def explode(fs_path, logical, dihedral=False, known=None):
-        if logical == "a.txt":
+    def explode(task, known):
+        if task.key == "a.txt":
             raise ZeroDivisionError("boom")
-        return [pipeline.Item(path=logical, size=1)]
+        return [pipeline.Item(path=task.key, size=1)]
 
-    monkeypatch.setattr(pipeline, "hash_file", explode)
+    monkeypatch.setattr(tasks, "_items", explode)
     items = pipeline.hash_evidence(tmp_path, workers=1)
     assert [(it.path, it.error) for it in items] == [
         ("a.txt", "internal error while hashing: ZeroDivisionError: boom"),

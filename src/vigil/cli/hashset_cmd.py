@@ -18,7 +18,9 @@ app = typer.Typer(help="Hash lists: import and list named hash sets.", no_args_i
 def import_(
     path: Path = typer.Argument(..., help="VICS JSON, or a text/CSV list of hashes."),
     name: str = typer.Option(..., "--name", help="Name of the hash set (replaces one of that name)."),
-    fmt: str = typer.Option("auto", "--format", help="auto, vics, nsrl, text or pdq."),
+    fmt: str = typer.Option(
+        "auto", "--format", help="auto, vics, nsrl, text, pdq or vpdq (a file or folder of Meta's vPDQ text)."
+    ),
     source: str = typer.Option(None, "--source", help="Who published the list."),
     category: str = typer.Option(None, "--category", help="Category of entries that carry none."),
     signal: str = typer.Option(None, "--signal", help="Text lists: md5, sha1, sha256 or pdq."),
@@ -42,7 +44,7 @@ def import_(
     from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
 
-    if not path.is_file():
+    if not path.is_file() and not (path.is_dir() and fmt in ("auto", "vpdq")):
         raise VigilError(f"{path}: no such file")
     if scheme not in SCHEMES:
         raise VigilError(f"--scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")

@@ -17,9 +17,20 @@ def scan(
     json_out: Path = typer.Option(None, "--json", help="Write the case result as JSON to FILE."),
     threshold: int = typer.Option(31, "--threshold", help="PDQ match distance, 0-63 bits (default 31)."),
     workers: int = typer.Option(0, "--workers", help="Worker processes (default: all cores)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Carry on an interrupted scan of the case: only what is not yet recorded."
+    ),
+    dask: str = typer.Option(
+        None, "--dask", help="Run on a Dask cluster (scheduler ADDRESS); workers read PATH at the same path."
+    ),
+    csv_out: Path = typer.Option(None, "--csv", help="Write one row per item as CSV to FILE."),
+    html_out: Path = typer.Option(
+        None, "--html", help="Write a self-contained HTML report (thumbnails blurred) to FILE."
+    ),
     db: str = DB,
 ) -> None:
-    """Hash every file (archives included), match against the hash sets, group duplicates."""
+    """Hash every file (archives, disk images, videos, hidden images included), match against the hash
+    sets, group duplicates. Progress is recorded as it goes: after an interruption, --resume."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
 
@@ -30,8 +41,9 @@ def scan(
         raise VigilError(f"--threshold must be 0-63, got {threshold}")
     if not path.exists():
         raise VigilError(f"{path}: no such file or folder")
-    if json_out is not None and json_out.is_dir():
-        raise VigilError(f"--json {json_out}: is a folder; give a file path")
+    for option, out in (("--json", json_out), ("--csv", csv_out), ("--html", html_out)):
+        if out is not None and out.is_dir():
+            raise VigilError(f"{option} {out}: is a folder; give a file path")
     database = open_database(db)
     with progress_bar("hashing", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("hashing", total=None)
@@ -42,14 +54,30 @@ def scan(
             threshold,
             workers or None,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            resume=resume,
+            dask=dask,
         )
     report = result.report()
-    if json_out is not None:
-        try:
-            json_out.write_text(json.dumps(report, indent=2) + "\n")
-        except OSError as exc:
-            raise VigilError(f"--json {json_out}: cannot write: {exc.strerror}") from None
+    write_outputs(report, path, json_out, csv_out, html_out)
     _print_summary(Console(), report)
+
+
+def write_outputs(report: dict, evidence: Path, json_out, csv_out, html_out) -> None:
+    from vigil.scan.reporting import html_report, write_csv
+
+    outputs = (
+        ("--json", json_out, lambda fh: fh.write(json.dumps(report, indent=2) + "\n")),
+        ("--csv", csv_out, lambda fh: write_csv(report, fh)),
+        ("--html", html_out, lambda fh: fh.write(html_report(report, evidence))),
+    )
+    for option, out, write in outputs:
+        if out is None:
+            continue
+        try:
+            with open(out, "w", encoding="utf-8", newline="") as fh:
+                write(fh)
+        except OSError as exc:
+            raise VigilError(f"{option} {out}: cannot write: {exc.strerror}") from None
 
 
 def _print_summary(console, report: dict) -> None:
@@ -57,8 +85,8 @@ def _print_summary(console, report: dict) -> None:
 
     summary = report["summary"]
     table = Table(title=f"case {report['case']}", box=None, show_header=False)
-    for key in ("files", "images", "known", "errors", "matched_exact", "matched_near", "duplicate_groups"):
-        table.add_row(key.replace("_", " "), f"{summary[key]:,}")
+    for key, value in summary.items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
     console.print(table)
     hits = [it for it in report["items"] if it["matches"]]
     if hits:

@@ -10,13 +10,17 @@ from vigil.hashsets.entry import Entry, EntryBlock
 from vigil.hashsets.nsrl import looks_like_nsrl, read_nsrl
 from vigil.hashsets.text import read_text, read_text_blocks
 from vigil.hashsets.vics import read_vics
+from vigil.hashsets.vpdq import read_vpdq
 
-FORMATS = ("auto", "vics", "nsrl", "text", "pdq")
+FORMATS = ("auto", "vics", "nsrl", "text", "pdq", "vpdq")
 KNOWN_BY_DEFAULT = frozenset({"nsrl"})  # formats whose sets are known-good unless told otherwise
 
 
 def detect_format(path: Path) -> str:
-    """From the content: 'nsrl' (RDS v3 SQLite, v2 CSV or its zip), 'vics' (JSON), else 'text'."""
+    """From the content: 'nsrl' (RDS v3 SQLite, v2 CSV or its zip), 'vics' (JSON), 'vpdq' (a folder,
+    or frame,quality,pdq,timestamp lines), else 'text'."""
+    if path.is_dir():
+        return "vpdq"
     try:
         with open(path, "rb") as fh:
             raw = fh.read(4096)
@@ -25,7 +29,12 @@ def detect_format(path: Path) -> str:
     if looks_like_nsrl(path, raw):
         return "nsrl"
     head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return "vics" if head.startswith((b"{", b"[")) else "text"
+    if head.startswith((b"{", b"[")):
+        return "vics"
+    first = head.split(b"\n", 1)[0].strip().split(b",")
+    if len(first) == 4 and len(first[2]) == 64 and first[0].isdigit():
+        return "vpdq"
+    return "text"
 
 
 def read_entries(path: Path, fmt: str = "auto", blocks: bool = False, **options) -> Iterator[Entry]:
@@ -41,6 +50,8 @@ def read_entries(path: Path, fmt: str = "auto", blocks: bool = False, **options)
         return read_vics(path, scheme=options.get("scheme", "us"))
     if fmt == "nsrl":
         return read_nsrl(path, blocks=blocks, delta=options.get("delta"))
+    if fmt == "vpdq":
+        return read_vpdq(path, category=options.get("category"))
     if options.get("delta") is not None:
         raise VigilError("--nsrl-delta applies to an NSRL RDS v3 database (--format nsrl)")
     text = read_text_blocks if blocks else read_text

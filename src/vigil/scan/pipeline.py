@@ -1,25 +1,37 @@
-"""`vigil scan`: hash every file (worker processes on all cores), match, group, record the case."""
+"""`vigil scan`: list the evidence's tasks, do them in parallel (local processes or a Dask cluster),
+record each finished task in the case store as it comes in, then match, group and save the case.
+
+The scanning process is the single writer: workers only hash and send back item states. Progress is
+committed at least every second, so `kill -9` loses at most the tasks in flight, and
+`run_scan(resume=True)` does only the tasks not yet recorded; the result equals an uninterrupted run.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from vigil.index.exact import ExactSegment
 from vigil.scan.grouping import assign_duplicate_groups
-from vigil.scan.hashing import Item, hash_file
-from vigil.scan.matching import match_items
-from vigil.scan.walk import evidence_files
+from vigil.scan.hashing import Item
+from vigil.scan.matching import NEAR_SIGNALS, match_items
+from vigil.scan.tasks import KnownSets, Task, do_task, do_tasks, list_tasks
 from vigil.signals.pdq import PdqSignal
 from vigil.store import Database
 from vigil.store.cases import CaseRepository
 from vigil.store.hashsets import HashsetRepository
+from vigil.store.scanruns import ScanRunRepository
 from vigil.store.setindex import SetIndexStore
 
+HIDDEN_FLAGS = frozenset({"extension-mismatch", "appended-data", "carved", "thumbnail-differs"})
 Progress = Callable[[int, int], None]  # (done, total)
+COMMIT_SECONDS = 1.0
+COMMIT_TASKS = 1000
+DASK_BATCH = 64
 
 
 @dataclass
@@ -33,12 +45,18 @@ class CaseResult:
         return {
             "files": len(self.items),
             "images": sum(1 for it in self.items if (it.type or "").startswith("image/")),
+            "videos": sum(1 for it in self.items if (it.type or "").startswith("video/")),
             "known": sum(1 for it in self.items if it.known),
             "errors": sum(1 for it in self.items if it.error),
-            "matched_exact": sum(1 for it in self.items if any(m["signal"] != "pdq" for m in it.matches)),
-            "matched_near": sum(
-                1 for it in self.items if it.matches and all(m["signal"] == "pdq" for m in it.matches)
+            "matched_exact": sum(
+                1 for it in self.items if any(m["signal"] not in NEAR_SIGNALS for m in it.matches)
             ),
+            "matched_near": sum(
+                1 for it in self.items if it.matches and all(m["signal"] in NEAR_SIGNALS for m in it.matches)
+            ),
+            "hidden": sum(1 for it in self.items if HIDDEN_FLAGS & set(it.flags)),
+            "encrypted": sum(1 for it in self.items if "encrypted" in it.flags),
+            "deleted": sum(1 for it in self.items if "deleted" in it.flags),
             "duplicate_groups": self.duplicate_groups,
             "disputed": sum(1 for it in self.items if it.disputed),
         }
@@ -52,63 +70,60 @@ class CaseResult:
         }
 
 
-_known_cache: dict[tuple, list] = {}
-
-KnownSets = tuple[tuple[str, str], ...]  # (set name, segment folder) of each known-good set
-
-
-def _known(sets: KnownSets):
-    """This worker's known-good look-up: the known sets' exact segments, memory-mapped once."""
-    if not sets:
-        return None
-    if sets not in _known_cache:
-        _known_cache[sets] = [(name, ExactSegment.open(Path(folder))) for name, folder in sets]
-    segments = _known_cache[sets]
-
-    def lookup(digests: dict[str, bytes]) -> str | None:
-        return next((name for name, seg in segments if seg.contains_any(digests)), None)
-
-    return lookup
-
-
-def _work(task: tuple[str, str, KnownSets]) -> list[Item]:
-    """One file's items. A bug tripped by one odd file becomes that file's error, not a dead scan."""
-    try:
-        return hash_file(task[0], task[1], dihedral=True, known=_known(task[2]))
-    except Exception as exc:  # noqa: BLE001 - reported on the item, the scan goes on
-        return [Item(path=task[1], error=f"internal error while hashing: {type(exc).__name__}: {exc}")]
-
-
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def hash_evidence(
-    root: Path, workers: int, progress: Progress | None = None, known: KnownSets = ()
-) -> list[Item]:
-    tasks = [(fs, logical, known) for fs, logical in evidence_files(root)]
-    total, done, items = len(tasks), 0, []
-    if progress:
-        progress(0, total)
-    if workers <= 1 or total < 2:
-        results = map(_work, tasks)
-        pool = None
-    else:
-        # spawn: workers start clean, with no copy of the parent's database connections or threads
-        pool = multiprocessing.get_context("spawn").Pool(min(workers, total))
-        results = pool.imap_unordered(_work, tasks, chunksize=max(1, min(32, total // (workers * 8))))
+def _local(tasks: list[Task], known: KnownSets, workers: int) -> Iterator[tuple[str, list[dict]]]:
+    if workers <= 1 or len(tasks) < 2:
+        yield from (do_task(t, known) for t in tasks)
+        return
+    # spawn: workers start clean, with no copy of the parent's database connections or threads
+    with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
+        chunk = max(1, min(32, len(tasks) // (workers * 8)))
+        yield from pool.imap_unordered(partial(do_task, known=known), tasks, chunksize=chunk)
+
+
+def _dask(tasks: list[Task], known: KnownSets, address: str) -> Iterator[tuple[str, list[dict]]]:
+    """The same tasks on a Dask distributed cluster; workers read the evidence from the same path."""
+    from distributed import Client, as_completed
+
+    from vigil.errors import VigilError
+
     try:
-        for batch in results:
-            items.extend(batch)
-            done += 1
-            if progress:
-                progress(done, total)
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
-    items.sort(key=lambda it: it.path)
-    return items
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise VigilError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
+    with client:
+        batches = [tasks[i : i + DASK_BATCH] for i in range(0, len(tasks), DASK_BATCH)]
+        futures = client.map(do_tasks, batches, known=known, pure=False)
+        for future in as_completed(futures):
+            yield from future.result()
+            future.release()
+
+
+def hash_evidence(
+    root: Path,
+    workers: int,
+    progress: Progress | None = None,
+    known: KnownSets = (),
+    dask: str | None = None,
+) -> list[Item]:
+    """Every item under `root`, without a case store (for `vigil hashset add-files` and tests)."""
+    tasks = list_tasks(root)
+    results = _dask(tasks, known, dask) if dask else _local(tasks, known, workers)
+    items = [Item.from_state(s) for _, states in _counted(results, len(tasks), 0, progress) for s in states]
+    return sorted(items, key=lambda it: it.path)
+
+
+def _counted(results: Iterable, total: int, done: int, progress: Progress | None) -> Iterator:
+    if progress:
+        progress(done, total)
+    for result in results:
+        done += 1
+        if progress:
+            progress(done, total)
+        yield result
 
 
 def run_scan(
@@ -118,13 +133,28 @@ def run_scan(
     threshold: int = PdqSignal.default_threshold,
     workers: int | None = None,
     progress: Progress | None = None,
+    resume: bool = False,
+    dask: str | None = None,
 ) -> CaseResult:
+    source = str(root.resolve())
     known = tuple((name, str(folder)) for name, folder, _ in SetIndexStore(db).sets(known=True))
-    items = hash_evidence(root, workers or default_workers(), progress, known)
+    runs = ScanRunRepository(db)
+    run_id, done = runs.start(case, source, resume)
+    tasks = list_tasks(root)
+    pending = [t for t in tasks if t.key not in done]
+    results = _dask(pending, known, dask) if dask else _local(pending, known, workers or default_workers())
+    buffer: list[tuple[str, list[dict]]] = []
+    last = time.monotonic()
+    for result in _counted(results, len(tasks), len(tasks) - len(pending), progress):
+        buffer.append(result)
+        if len(buffer) >= COMMIT_TASKS or time.monotonic() - last >= COMMIT_SECONDS:
+            runs.record(run_id, buffer)
+            buffer, last = [], time.monotonic()
+    runs.record(run_id, buffer)
+    items = sorted((Item.from_state(s) for s in runs.items(run_id)), key=lambda it: it.path)
     match_items(HashsetRepository(db), items, threshold)
     groups = assign_duplicate_groups(items, threshold)
-    result = CaseResult(case=case, source=str(root.resolve()), items=items, duplicate_groups=groups)
-    CaseRepository(db).save(
-        result.case, result.source, threshold, result.summary(), [it.report() for it in items]
-    )
+    result = CaseResult(case=case, source=source, items=items, duplicate_groups=groups)
+    CaseRepository(db).save(case, source, threshold, result.summary(), [it.report() for it in items])
+    runs.finish(run_id)
     return result

@@ -22,6 +22,8 @@ _COLUMNS = (
     "duplicate_group",
     "error",
     "known",
+    "duration",
+    "vpdq_frames",
 )
 
 
@@ -45,6 +47,7 @@ class CaseRepository:
                         {
                             "case_id": case_id,
                             "matches": json.dumps(it["matches"]),
+                            "flags": json.dumps(it["flags"]),
                             **{k: it[k] for k in _COLUMNS},
                         }
                         for it in items
@@ -64,5 +67,6 @@ class CaseRepository:
         for r in rows:
             item = {k: getattr(r, k) for k in _COLUMNS}
             item["matches"] = json.loads(r.matches)
+            item["flags"] = json.loads(r.flags or "[]")
             items.append(item)
         return {"case": case.name, "source": case.source, "summary": json.loads(case.summary), "items": items}

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from vigil.errors import VigilError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0006"  # the newest migration; tests check it matches the scripts
+HEAD_REVISION = "0007"  # the newest migration; tests check it matches the scripts
 
 
 def default_db_path() -> str:

@@ -56,6 +56,14 @@ class Opinion:
 
 
 def _file_sha256(path: Path) -> str:
+    """SHA-256 of the imported file; of a folder, over its files' names and SHA-256s."""
+    if path.is_dir():
+        lines = "".join(
+            f"{p.relative_to(path).as_posix()} {_file_sha256(p)}\n"
+            for p in sorted(path.rglob("*"))
+            if p.is_file()
+        )
+        return hashlib.sha256(lines.encode()).hexdigest()
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
@@ -176,6 +184,10 @@ class HashsetRepository:
         """The near index over every PDQ hash of the current, enabled sets (ids are hash_entries ids),
         brought up to date with the hash sets first."""
         return SetIndexStore(self.db).open_pdq()
+
+    def vpdq_indexes(self) -> list:
+        """(set name, VpdqIndex) of the current, enabled sets that hold videos."""
+        return SetIndexStore(self.db).open_vpdq()
 
     def opinions_by_id(self, entry_ids: Iterable[int]) -> dict[int, Opinion]:
         out: dict[int, Opinion] = {}

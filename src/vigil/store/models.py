@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -87,3 +88,26 @@ class CaseItem(Base):
     error: Mapped[str | None] = mapped_column(Text)
     matches: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
     known: Mapped[str | None] = mapped_column(String(200))  # known-good set that lists it
+    flags: Mapped[str | None] = mapped_column(Text)  # JSON list (vigil.scan.hashing.FLAGS)
+    duration: Mapped[float | None] = mapped_column(Float)
+    vpdq_frames: Mapped[int | None] = mapped_column(Integer)
+
+
+class ScanRun(Base):
+    """A scan in progress or done: `vigil scan --resume` carries on from its finished tasks."""
+
+    __tablename__ = "scan_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_name: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ScanTask(Base):
+    """One finished task (an evidence file, or a file inside a disk image) and all its items."""
+
+    __tablename__ = "scan_tasks"
+    run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    items: Mapped[str] = mapped_column(Text)  # JSON list of Item.state()

@@ -25,6 +25,8 @@ from sqlalchemy import select
 from vigil.errors import VigilError
 from vigil.index import MihPdqIndex, Segment
 from vigil.index.exact import ExactBuilder, ExactSegment
+from vigil.index.vpdq import VpdqIndex
+from vigil.signals.vpdq import unpack
 from vigil.store.db import Database
 from vigil.store.entryrange import of_set
 from vigil.store.models import HashEntry, Hashset
@@ -110,13 +112,27 @@ class SetIndexStore:
         segment.save(folder / "pdq")
         return len(segment)
 
+    def _build_vpdq(self, set_id: int, folder: Path) -> int:
+        """The set's videos (vPDQ entries) as one frame index in `vpdq/`; how many videos."""
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                select(HashEntry.id, HashEntry.value)
+                .where(of_set(conn, set_id), HashEntry.signal == "vpdq")
+                .order_by(HashEntry.id)
+            ).all()
+        if not rows:
+            return 0
+        index = VpdqIndex.build((id_, unpack(bytes(value))) for id_, value in rows)
+        index.save(folder / "vpdq")
+        return len(rows)
+
     def _build_exact_from_db(self, set_id: int) -> ExactBuilder:
         builder = ExactBuilder()
         with self.db.engine.connect() as conn:
             default = conn.execute(select(Hashset.category).where(Hashset.id == set_id)).scalar()
             result = conn.execution_options(stream_results=True, yield_per=FETCH).execute(
                 select(HashEntry.signal, HashEntry.value, HashEntry.category)
-                .where(of_set(conn, set_id), HashEntry.signal != "pdq")
+                .where(of_set(conn, set_id), HashEntry.signal.not_in(("pdq", "vpdq")))
                 .order_by(HashEntry.id)
             )
             for part in result.partitions(FETCH):
@@ -136,10 +152,17 @@ class SetIndexStore:
             tmp.mkdir(parents=True)
             counts = (exact or self._build_exact_from_db(set_id)).save(tmp)
             pdq = self._build_pdq(set_id, tmp)
+            vpdq = self._build_vpdq(set_id, tmp)
             shutil.rmtree(self.folder / name, ignore_errors=True)
             os.replace(tmp, self.folder / name)
             manifest = self._manifest()
-            manifest["sets"][str(set_id)] = {**wanted, "folder": name, "counts": counts, "pdq": pdq}
+            manifest["sets"][str(set_id)] = {
+                **wanted,
+                "folder": name,
+                "counts": counts,
+                "pdq": pdq,
+                "vpdq": vpdq,
+            }
             self._write_manifest(manifest)
 
     def sync(self) -> dict[str, int]:
@@ -174,6 +197,10 @@ class SetIndexStore:
     def open_pdq(self) -> MihPdqIndex:
         """The PDQ index of every current, enabled, not-known set, memory-mapped."""
         return MihPdqIndex(Segment.open(f / "pdq") for _, f, e in self.sets(known=False) if e["pdq"])
+
+    def open_vpdq(self) -> list[tuple[str, VpdqIndex]]:
+        """(set name, video index) of every current, enabled, not-known set with videos."""
+        return [(n, VpdqIndex.open(f / "vpdq")) for n, f, e in self.sets(known=False) if e.get("vpdq")]
 
     def exact_segments(self, known: bool = False) -> list[tuple[str, ExactSegment]]:
         return [(name, ExactSegment.open(f)) for name, f, _ in self.sets(known=known)]
