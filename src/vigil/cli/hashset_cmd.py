@@ -140,6 +140,36 @@ def diff(
             typer.echo(f"  ... {len(result[key]) - 20:,} more (--json for all)")
 
 
+@app.command("add-files")
+def add_files(
+    paths: list[Path] = typer.Argument(..., help="Images, videos, or folders of them (recursively)."),
+    name: str = typer.Option(..., "--name", help="Name of the hash set (replaces one of that name)."),
+    category: str = typer.Option(None, "--category", help="Category of every entry."),
+    source: str = typer.Option(None, "--source", help="Who assessed the material."),
+    workers: int = typer.Option(0, "--workers", help="Worker processes (default: all cores)."),
+    db: str = DB,
+) -> None:
+    """Hash images (MD5, SHA-1, SHA-256, PDQ) and videos (the same and vPDQ) into a hash set."""
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from vigil.classify import normalise_label
+    from vigil.scan.addfiles import entries_of, hash_paths
+    from vigil.store import open_database
+    from vigil.store.hashsets import HashsetRepository
+
+    for path in paths:
+        if not path.exists():
+            raise VigilError(f"{path}: no such file or folder")
+    label = normalise_label(category) if category else None
+    repo = HashsetRepository(open_database(db))
+    with progress_bar("hashing", BarColumn(), MofNCompleteColumn()) as bar:
+        task = bar.add_task("hashing", total=None)
+        items = hash_paths(paths, workers or None, lambda d, t: bar.update(task, completed=d, total=t))
+    info = repo.import_entries(name, entries_of(items, label), fmt="files", source=source, category=label)
+    media = sum(1 for it in items if not it.error and (it.pdq or it.vpdq))
+    typer.echo(f"added {media:,} images and videos ({info.entries:,} entries) to hash set {info.name!r}")
+
+
 @app.command("export")
 def export(
     name: str = typer.Argument(..., help="NAME or NAME@VERSION."),

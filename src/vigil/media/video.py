@@ -3,7 +3,7 @@
 Meta's `vpdq` package does the same through a C++ extension that must be compiled against FFmpeg's
 development libraries; PyAV ships its FFmpeg in the wheel, so Vigil hashes videos with nothing but
 `pip install`. The frame choice follows vpdq: every decoded frame is counted, one frame every
-`seconds_per_hash` (every round(fps * seconds) frames, starting with frame 0) is converted to RGB, to
+`seconds_per_hash` (every int(fps * seconds) frames, starting with frame 0) is converted to RGB, to
 luma with PDQ's weights and hashed; its timestamp is frame number / frame rate. A test checks the
 result against `vpdq` itself where that package is installed.
 """
@@ -54,7 +54,7 @@ def vpdq_hash(source: str | bytes, seconds_per_hash: float = 1.0) -> VideoHash:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         fps = _frame_rate(stream)
-        every = max(1, round(fps * seconds_per_hash)) if seconds_per_hash > 0 else 1
+        every = max(1, int(fps * seconds_per_hash)) if seconds_per_hash > 0 else 1
         number = 0
         try:
             for frame in container.decode(stream):
