@@ -68,3 +68,47 @@ def test_corrupt_archives_raise_archive_error():
     data = make_tar({"a": b"x" * 5000}, "w:gz").getvalue()
     with pytest.raises(ArchiveError):
         list(members(io.BytesIO(data[: len(data) // 2]), "application/gzip"))
+
+
+def make_7z(files: dict[str, bytes], password: str | None = None, header: bool = False) -> io.BytesIO:
+    import py7zr
+
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w", password=password, header_encryption=header) as z:
+        for name, data in files.items():
+            z.writestr(data, name)
+    buf.seek(0)
+    return buf
+
+
+def test_7z_members_sorted():
+    got = list(members(make_7z({"b.txt": b"two", "a/1.jpg": b"one"}), "application/x-7z-compressed"))
+    assert [(m.name, m.data) for m in got] == [("a/1.jpg", b"one"), ("b.txt", b"two")]
+
+
+def test_encrypted_7z_is_reported_as_such():
+    from vigil.media.containers import EncryptedArchive
+
+    got = list(members(make_7z({"x.jpg": b"secret"}, password="pw"), "application/x-7z-compressed"))
+    assert [(m.name, m.encrypted, m.data) for m in got] == [("x.jpg", True, None)]
+    with pytest.raises(EncryptedArchive):
+        list(
+            members(make_7z({"x.jpg": b"secret"}, password="pw", header=True), "application/x-7z-compressed")
+        )
+
+
+@pytest.mark.parametrize(
+    ("module", "mime", "name", "member"),
+    [
+        ("gzip", "application/gzip", "photo.jpg.gz", "photo.jpg"),
+        ("bz2", "application/x-bzip2", "dump.BZ2", "dump"),
+        ("lzma", "application/x-xz", "x.xz", "x"),
+        ("gzip", "application/gzip", "noext", "noext.uncompressed"),
+    ],
+)
+def test_lone_compressed_file_is_a_container_of_one(module, mime, name, member):
+    import importlib
+
+    data = importlib.import_module(module).compress(b"inside")
+    got = list(members(io.BytesIO(data), mime, f"dir/{name}"))
+    assert [(m.name, m.data) for m in got] == [(member, b"inside")]
