@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.scan.test_scan import cli
+from tests.scan.conftest import cli
 from tests.videos import write_video
 from vigil.index.vpdq import VpdqIndex
 from vigil.media.video import VideoError, vpdq_hash

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 MIN_IMAGE_BYTES = 64 << 10
+DISK_IMAGE = "application/x-disk-image"
 _MAX_DEPTH = 64
 
 

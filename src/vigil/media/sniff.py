@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-HEAD_BYTES = 512  # enough for every signature below, including tar's "ustar" at offset 257
+from vigil.media.diskimage import DISK_IMAGE, looks_like_disk_image
+
+HEAD_BYTES = 2048  # enough for every signature below, up to an ext superblock's magic at 1080
 
 IMAGE_TYPES = frozenset(
     {
@@ -69,6 +71,8 @@ def sniff(head: bytes) -> str:
         return _VIDEO_BRANDS.get(brand, "video/mp4")
     if len(head) > 262 and head[257:262] == b"ustar":
         return "application/x-tar"
+    if looks_like_disk_image(head):
+        return DISK_IMAGE
     if head and b"\x00" not in head:
         try:
             head.decode("utf-8")

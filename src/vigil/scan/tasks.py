@@ -19,7 +19,6 @@ from vigil.scan.hashing import IN_MEMORY_BYTES, Hasher, Item
 from vigil.scan.walk import evidence_files
 
 KnownSets = tuple[tuple[str, str], ...]  # (set name, segment folder) of each known-good set
-DISK_IMAGE = "application/x-disk-image"
 
 
 class Task(NamedTuple):
@@ -75,10 +74,7 @@ def _known(sets: KnownSets):
 def _items(task: Task, known: KnownSets) -> list[Item]:
     hasher = Hasher(dihedral=True, known=_known(known))
     if task.inode < 0:
-        items = hasher.file(task.fs_path, task.key)
-        if _is_disk_image(task.fs_path) and items and not items[0].error:
-            items[0].type = DISK_IMAGE
-        return items
+        return hasher.file(task.fs_path, task.key)
     try:
         data = diskimage.read_file(task.fs_path, task.offset, task.inode, IN_MEMORY_BYTES)
     except (diskimage.DiskImageError, OSError) as exc:
