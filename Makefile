@@ -28,9 +28,10 @@ demo: $(VENV)/.installed
 	$(VIGIL) hashset import $(DEMO)/lists/national.vics.json --name national-vics --source "demo national database (VICS v2)" --db $(DEMO)/vigil.db
 	$(VIGIL) hashset import $(DEMO)/lists/hotline-md5.txt --name hotline-md5 --source "demo hotline list" --category csam --db $(DEMO)/vigil.db
 	$(VIGIL) hashset import $(DEMO)/lists/NSRLFile.txt --name nsrl-demo --source "demo known-good list (NSRL RDS v2 form)" --db $(DEMO)/vigil.db
+	$(VIGIL) hashset import $(DEMO)/lists/unit-video.vpdq.txt --name unit-videos --source "demo unit's assessed video (Meta vPDQ text)" --category csam --db $(DEMO)/vigil.db
 	$(VIGIL) hashset list --db $(DEMO)/vigil.db
-	$(VIGIL) scan $(DEMO)/evidence --case demo --json $(DEMO)/case.json --db $(DEMO)/vigil.db
-	@echo "case result: $(DEMO)/case.json"
+	$(VIGIL) scan $(DEMO)/evidence --case demo --json $(DEMO)/case.json --csv $(DEMO)/case.csv --html $(DEMO)/case.html --db $(DEMO)/vigil.db
+	@echo "case result: $(DEMO)/case.json, $(DEMO)/case.csv and $(DEMO)/case.html (thumbnails blurred; click to reveal)"
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

@@ -64,6 +64,71 @@ def encode(im: Image.Image, fmt: str) -> bytes:
     return buf.getvalue()
 
 
+def write_video(
+    path: Path, seconds: range, fps: int = 10, codec: str = "libx264", size: tuple[int, int] = (320, 240)
+) -> Path:
+    """A benign generated video: one generated scene per second (drawn at 320x240, scaled to
+    `size`, so copies at other sizes show the same picture), panning slowly."""
+    import av
+    import numpy as np
+
+    out = av.open(str(path), "w")
+    stream = out.add_stream(codec, rate=fps)
+    stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+    for second in seconds:
+        still = np.asarray(picture(second, (320, 240)).convert("RGB").resize(size))
+        for i in range(fps):
+            frame = av.VideoFrame.from_ndarray(np.roll(still, i * 2, axis=1), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path
+
+
+def with_exif_thumbnail(photo: bytes, thumbnail: bytes) -> bytes:
+    """`photo` with an APP1 Exif segment whose IFD1 holds `thumbnail` (as a camera writes it)."""
+    import struct
+
+    thumb_at = 8 + 6 + 2 + 12 * 2 + 4
+    ifd1 = struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, thumb_at)
+    ifd1 += struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail)) + struct.pack("<I", 0)
+    payload = b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + struct.pack("<HI", 0, 14) + ifd1 + thumbnail
+    return photo[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + photo[2:]
+
+
+def _add_hidden_and_video(root: Path, ev: Path, known: list[bytes], other: list[Image.Image]) -> None:
+    """Triage cases beyond plain files: a video list and a trimmed copy, containers within
+    containers, an encrypted archive, an edited photo keeping its old thumbnail, an appended image."""
+    import py7zr
+
+    from vigil.media.video import vpdq_hash
+    from vigil.signals.vpdq import to_text
+
+    (ev / "Videos").mkdir()
+    full = write_video(root / "known-video.mp4", range(8))
+    (root / "lists" / "unit-video.vpdq.txt").write_text(to_text(vpdq_hash(str(full)).frames))
+    full.unlink()  # only its hash is kept, as a hotline keeps it
+    write_video(ev / "Videos" / "clip.mp4", range(3, 7))  # four seconds cut from the known video
+    write_video(ev / "Videos" / "cat.mp4", range(40, 44))
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:xz") as t:
+        info = tarfile.TarInfo("2019/IMG_4411.jpg")
+        info.size = len(known[6])
+        t.addfile(info, io.BytesIO(known[6]))
+    with py7zr.SevenZipFile(ev / "Downloads" / "stuff.7z", "w") as z:
+        z.writestr(inner.getvalue(), "old/phone.tar.xz")
+    with py7zr.SevenZipFile(ev / "Downloads" / "private.7z", "w", password="demo") as z:
+        z.writestr(b"locked", "secret.jpg")
+    thumb = io.BytesIO()
+    Image.open(io.BytesIO(known[3])).convert("RGB").resize((160, 120)).save(thumb, "JPEG")
+    (ev / "DCIM" / "IMG_0004.jpg").write_bytes(with_exif_thumbnail(jpeg(other[3]), thumb.getvalue()))
+    (ev / "Documents" / "cover.jpg").write_bytes(
+        jpeg(other[4]) + encode(Image.open(io.BytesIO(known[2])), "PNG")
+    )
+
+
 def build(root: Path) -> dict:
     if root.exists():
         shutil.rmtree(root)
@@ -142,6 +207,7 @@ def build(root: Path) -> dict:
     # unreadable: a truncated JPEG and a corrupt PNG
     (ev / "DCIM" / "IMG_0666.jpg").write_bytes(jpeg(other[2])[:3000])
     (ev / "Downloads" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    _add_hidden_and_video(root, ev, known, other)
     return {"known": len(known), "evidence": sum(1 for p in ev.rglob("*") if p.is_file())}
 
 

@@ -4,7 +4,6 @@ different picture than the photo (an edited photo keeps its old thumbnail)."""
 from __future__ import annotations
 
 import io
-import struct
 import zipfile
 
 from hypothesis import given, settings
@@ -12,22 +11,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tests.conftest import image_bytes
-from vigil.demo import picture
+from vigil.demo import picture, with_exif_thumbnail
 from vigil.media.carving import jpeg_extent, png_extent
 from vigil.scan.hashing import Hasher, hash_bytes
-
-
-def with_exif_thumbnail(photo: bytes, thumbnail: bytes) -> bytes:
-    """`photo` with an APP1 Exif segment whose IFD1 holds `thumbnail`, laid out as cameras do."""
-    tiff = b"II*\x00" + struct.pack("<I", 8)
-    ifd0 = struct.pack("<H", 0) + struct.pack("<I", 8 + 6)  # no entries; IFD1 follows
-    ifd1_entries = 2
-    thumb_at = 8 + 6 + 2 + 12 * ifd1_entries + 4
-    ifd1 = struct.pack("<H", ifd1_entries)
-    ifd1 += struct.pack("<HHII", 0x0201, 4, 1, thumb_at) + struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail))
-    ifd1 += struct.pack("<I", 0)
-    payload = b"Exif\x00\x00" + tiff + ifd0 + ifd1 + thumbnail
-    return photo[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + photo[2:]
 
 
 def small_jpeg(im: Image.Image, size=(160, 120)) -> bytes:
