@@ -141,3 +141,22 @@ def test_vpdq_text_lists_import(tmp_path, known_video):
     assert cli("scan", str(ev), "--case", "c", "--json", str(out), "--db", db, "--workers", "1") == 0
     (item,) = json.loads(out.read_text())["items"]
     assert [(m["hashset"], m["signal"]) for m in item["matches"]] == [("meta", "vpdq")]
+
+
+def test_add_files_set_exports_as_vpdq_text_and_imports_back(tmp_path, known_video):
+    from vigil.store import open_database
+    from vigil.store.setadmin import SetAdmin
+
+    db = str(tmp_path / "v.db")
+    assert cli("hashset", "add-files", str(known_video), "--name", "unit", "--db", db) == 0
+    out = tmp_path / "exported"
+    assert cli("hashset", "export", "unit", "--format", "vpdq", "--output", str(out), "--db", db) == 0
+    (file,) = out.iterdir()
+    assert [parse_line(line) for line in file.read_text().splitlines()] == list(
+        vpdq_hash(str(known_video)).frames
+    )
+    assert cli("hashset", "import", str(out), "--name", "back", "--db", db) == 0
+    admin = SetAdmin(open_database(db))
+    videos = [e.value for e in admin.entries("unit") if e.signal == "vpdq"]
+    assert [e.value for e in admin.entries("back")] == videos
+    assert cli("hashset", "export", "unit", "--format", "vpdq", "--db", db) == 2  # needs --output

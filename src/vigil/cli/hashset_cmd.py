@@ -173,24 +173,32 @@ def add_files(
 @app.command("export")
 def export(
     name: str = typer.Argument(..., help="NAME or NAME@VERSION."),
-    fmt: str = typer.Option("text", "--format", help="vics or text."),
+    fmt: str = typer.Option("text", "--format", help="vics, text or vpdq (a folder, one file per video)."),
     output: Path = typer.Option(None, "--output", help="File to write (default: standard output)."),
     scheme: str = typer.Option("us", "--scheme", help="VICS category scheme: us or legacy."),
     db: str = DB,
 ) -> None:
-    """Write a hash set as VICS JSON or text/CSV; the file imports back to the same entries."""
+    """Write a hash set as VICS JSON or text/CSV (its videos with --format vpdq); the output imports
+    back to the same entries."""
     import sys
 
-    from vigil.hashsets.writers import write_text, write_vics
+    from vigil.hashsets.writers import write_text, write_vics, write_vpdq_folder
     from vigil.store import open_database
     from vigil.store.setadmin import SetAdmin
 
-    if fmt not in ("vics", "text"):
-        raise VigilError(f"--format must be vics or text, got {fmt!r}")
+    if fmt not in ("vics", "text", "vpdq"):
+        raise VigilError(f"--format must be vics, text or vpdq, got {fmt!r}")
+    if fmt == "vpdq" and output is None:
+        raise VigilError("--format vpdq writes a folder: give it with --output FOLDER")
     admin = SetAdmin(open_database(db))
     entries = admin.entries(name)
     first = next(entries, None)  # an unknown NAME fails here, before any file is created
     rows = chain([first], entries) if first is not None else iter(())
+    if fmt == "vpdq":
+        count = write_vpdq_folder(rows, output)
+        typer.echo(f"wrote {count:,} videos to {output}")
+        return
+    rows = (e for e in rows if e.signal != "vpdq")  # videos: --format vpdq
     try:
         out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     except OSError as exc:

@@ -13,12 +13,12 @@ try:  # Typer >= 0.17 vendors Click under typer._click; older Typer uses Click i
 except ImportError:  # pragma: no cover - depends on the installed Typer
     from click import exceptions as click_exceptions
 
-from vigil.cli import case_cmd, hash_cmd, hashset_cmd, match_cmd, scan_cmd
+from vigil.cli import admin_cmd, audit_cmd, case_cmd, hash_cmd, hashset_cmd, match_cmd, scan_cmd, serve_cmd
 from vigil.errors import VigilError
 
 app = typer.Typer(
     name="vigil",
-    help="Find known material by hash: hash evidence, import hash lists, scan and match.",
+    help="Find known material by hash: hash evidence, import hash lists, scan and match; serve reports.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -28,6 +28,9 @@ app.command("scan")(scan_cmd.scan)
 app.command("match")(match_cmd.match)
 app.add_typer(hashset_cmd.app, name="hashset")
 app.add_typer(case_cmd.app, name="case")
+app.command("serve")(serve_cmd.serve)
+app.add_typer(admin_cmd.app, name="admin")
+app.add_typer(audit_cmd.app, name="audit")
 
 
 def fail(message: str) -> None:

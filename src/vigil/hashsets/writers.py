@@ -12,14 +12,34 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from itertools import groupby
+from pathlib import Path
 from typing import TextIO
 
 from vigil.classify import vics_code
+from vigil.errors import VigilError
 from vigil.hashsets.entry import Entry
 
 VICS_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{variant}/$metadata#Media"
 TEXT_COLUMNS = ("signal", "hash", "category", "series", "comment", "extra")
 _KEYS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256"}
+
+
+def write_vpdq_folder(entries: Iterable[Entry], folder: Path) -> int:
+    """Each vPDQ entry as Meta's vPDQ text file (named by its ref, else by its position)."""
+    from vigil.signals.vpdq import to_text, unpack
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        count = 0
+        for e in entries:
+            if e.signal != "vpdq":
+                continue
+            count += 1
+            stem = Path(e.ref or f"video-{count}").name.removesuffix(".txt")
+            (folder / f"{count:06}-{stem}.txt").write_text(to_text(unpack(e.value)))
+    except OSError as exc:
+        raise VigilError(f"{folder}: cannot write: {exc.strerror}") from None
+    return count
 
 
 def write_text(entries: Iterable[Entry], out: TextIO) -> int:

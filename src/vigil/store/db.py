@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from vigil.errors import VigilError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0007"  # the newest migration; tests check it matches the scripts
+HEAD_REVISION = "0008"  # the newest migration; tests check it matches the scripts
 
 
 def default_db_path() -> str:
@@ -62,6 +62,8 @@ def open_database(target: str | None = None) -> Database:
     target = target or default_db_path()
     if "://" in target:
         url = target
+        if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not SQLAlchemy's psycopg2 default
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
     else:
         path = Path(target).expanduser()
         try:

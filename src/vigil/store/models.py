@@ -111,3 +111,112 @@ class ScanTask(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     items: Mapped[str] = mapped_column(Text)  # JSON list of Item.state()
+
+
+# -- the report service (vigil.reports) --------------------------------------------------------------
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    sector: Mapped[str] = mapped_column(String(30))  # hotline | law_enforcement | industry | ngo
+    country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(20))  # analyst | supervisor | admin
+    password_hash: Mapped[str] = mapped_column(String(200))  # Argon2id, PHC string
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """Tokens are shown once and stored as SHA-256: a stolen database yields no usable token."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))  # space-separated
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    channel: Mapped[str] = mapped_column(String(20))  # api | public
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)  # the report as submitted (JSON), hashes only
+    completeness: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[str] = mapped_column(Text)  # JSON list of {field, why}
+    priority: Mapped[float] = mapped_column(Float, index=True)
+    priority_rules: Mapped[str] = mapped_column(Text)  # JSON list of {rule, weight, why}
+    status: Mapped[str] = mapped_column(String(20))  # new | assessed
+    linked_to: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+    repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ReportFile(Base):
+    __tablename__ = "report_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    md5: Mapped[str | None] = mapped_column(String(32))
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    matches: Mapped[str] = mapped_column(Text)  # JSON: hash-set matches at intake
+    prior: Mapped[str | None] = mapped_column(Text)  # JSON: the earlier classification, when assessed before
+
+
+class ReportKey(Base):
+    """What links reports: a URL, a file hash, a reported account (per organisation)."""
+
+    __tablename__ = "report_keys"
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500), primary_key=True)
+    __table_args__ = (Index("ix_report_keys_lookup", "org_id", "kind", "value"),)
+
+
+class ReportShare(Base):
+    __tablename__ = "report_shares"
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+
+
+class Classification(Base):
+    __tablename__ = "classifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("report_files.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    org_id: Mapped[int] = mapped_column(Integer)
+    labels: Mapped[str] = mapped_column(Text)  # JSON {field: value}
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Append-only; each row's hash covers its content and the previous row's hash."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(320))
+    org_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(40))
+    object: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

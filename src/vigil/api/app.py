@@ -1,0 +1,229 @@
+"""The FastAPI application: thin routes over vigil.reports (the same calls the CLI makes).
+
+No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime."""
+
+
+import copy
+import json
+import os
+import threading
+import time
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from vigil.api.problems import install, problem
+from vigil.reports import classification, template
+from vigil.reports.accounts import Accounts, Principal
+from vigil.reports.hashcheck import MAX_HASHES, HashChecker
+from vigil.reports.priority import load_rules
+from vigil.reports.service import Forbidden, InvalidInput, ReportService
+from vigil.store import open_database
+
+MAX_BATCH = 1000
+
+
+class HashCheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hashes: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F]{32}$|^[0-9a-fA-F]{40}$|^[0-9a-fA-F]{64}$")]] = (
+        Field(..., min_length=1, max_length=MAX_HASHES, description="MD5, SHA-1, SHA-256 or PDQ, as hex")
+    )
+    signal: str | None = Field(
+        None, pattern="^(md5|sha1|sha256|pdq)$", description="all hashes are of this signal"
+    )
+
+
+class Match(BaseModel):
+    hashset: str
+    signal: str
+    distance: int
+    category: str | None
+
+
+class HashResult(BaseModel):
+    hash: str
+    matches: list[Match]
+
+
+class HashCheckResponse(BaseModel):
+    results: list[HashResult]
+
+
+class ClassificationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    labels: dict[str, str] = Field(..., description="field: value, per the classification schema")
+    file: int | None = Field(None, ge=0, description="position of the file in the report; none: the report")
+
+
+class ShareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    organisation: str = Field(..., min_length=1, max_length=200)
+
+
+def _openapi_report_body() -> dict:
+    schema = copy.deepcopy(template.report_schema())
+    examples = schema.pop("examples", [])
+    for key in ("$schema", "$id", "version"):
+        schema.pop(key, None)
+    batch = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reports"],
+        "properties": {"reports": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": schema}},
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"oneOf": [schema, batch]},
+                    "examples": {f"example{i + 1}": {"value": e} for i, e in enumerate(examples)},
+                }
+            },
+        }
+    }
+
+
+class RateLimit:
+    """A token bucket per client address (the public form): `rate` requests per `per` seconds."""
+
+    def __init__(self, rate: int, per: float):
+        self.rate, self.per, self.buckets, self.lock = rate, per, {}, threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(key, (self.rate, now))
+            tokens = min(self.rate, tokens + (now - last) * self.rate / self.per)
+            if tokens < 1:
+                self.buckets[key] = (tokens, now)
+                return False
+            self.buckets[key] = (tokens - 1, now)
+            return True
+
+
+def create_app(
+    db: str | None = None, public_org: str | None = None, priority_rules: str | None = None
+) -> FastAPI:
+    """The app over database `db` (default VIGIL_DB); anonymous public reports go to `public_org`."""
+    database = open_database(db or os.environ.get("VIGIL_DB"))
+    accounts = Accounts(database)
+    service = ReportService(
+        database, HashChecker(database), load_rules(priority_rules) if priority_rules else ()
+    )
+    public_org = public_org or os.environ.get("VIGIL_PUBLIC_ORG")
+    rate, _, per = (os.environ.get("VIGIL_PUBLIC_RATE") or "10/60").partition("/")
+    limiter = RateLimit(int(rate), float(per or 60))
+    app = FastAPI(
+        title="Vigil",
+        version="1.0",
+        description="Hash check and report service for child-protection hotlines, police and platforms. "
+        "Reports carry hashes and metadata, never content. Errors are application/problem+json.",
+    )
+    install(app)
+    bearer = HTTPBearer(auto_error=False)
+
+    def principal(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+        return accounts.authenticate(creds.credentials if creds else None)
+
+    Who = Annotated[Principal, Depends(principal)]
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/schema/report", tags=["schema"])
+    def report_schema() -> dict:
+        """The standard report template (JSON Schema 2020-12) with complete examples."""
+        return template.report_schema()
+
+    @app.get("/schema/classification", tags=["schema"])
+    def classification_schema() -> dict:
+        """The common classification: fields, values and severity mappings."""
+        return classification.schema()
+
+    async def _body(request: Request):
+        try:
+            return json.loads(await request.body() or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(
+                [{"field": "/", "message": f"not JSON: {exc}"}], "the body is not JSON"
+            ) from None
+
+    def _intake(who: Principal | None, body, channel: str, org_id: int | None):
+        if isinstance(body, dict) and set(body) == {"reports"} and isinstance(body["reports"], list):
+            reports = body["reports"]
+            if not 1 <= len(reports) <= MAX_BATCH:
+                raise InvalidInput([{"field": "/reports", "message": f"1 to {MAX_BATCH} reports per batch"}])
+            problems = [
+                {**p, "field": f"/reports/{i}{p['field'].rstrip('/')}"}
+                for i, r in enumerate(reports)
+                for p in template.validate(r)
+            ]
+            if problems:  # all or nothing: a batch with one bad report stores none
+                raise InvalidInput(problems)
+            return {"results": [service.intake(who, r, channel, org_id) for r in reports]}
+        return service.intake(who, body, channel, org_id)
+
+    @app.post("/v1/reports", status_code=201, tags=["reports"], openapi_extra=_openapi_report_body())
+    async def submit(request: Request, who: Who) -> dict:
+        """Submit one report, or `{"reports": [...]}`. The answer gives each report's id, completeness
+        (what is missing and why it matters), hash matches, earlier assessments and priority."""
+        body = await _body(request)
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(_intake, who, body, "api", None)
+
+    @app.post("/v1/public/reports", status_code=201, tags=["reports"], openapi_extra=_openapi_report_body())
+    async def public_submit(request: Request) -> dict:
+        """Anonymous report from the public (no account; rate-limited per address; the address is not
+        stored, nor any reporter identity unless given in the report)."""
+        if not public_org:
+            return problem(503, "public reporting is not enabled", "start the server with --public-org NAME")
+        if not limiter.allow(request.client.host if request.client else "?"):
+            return problem(429, "too many reports", "try again in a minute", headers={"Retry-After": "60"})
+        body = await _body(request)
+        if isinstance(body, dict) and "reports" in body:
+            raise InvalidInput(
+                [{"field": "/reports", "message": "the public form takes one report at a time"}]
+            )
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(service.intake, None, body, "public", accounts.org_id(public_org))
+
+    @app.get("/v1/reports/{report_id}", tags=["reports"])
+    def read(report_id: int, who: Who) -> dict:
+        return service.get(who, report_id)
+
+    @app.get("/v1/queue", tags=["reports"])
+    def queue(who: Who, limit: int = Query(100, ge=1, le=1000)) -> dict:
+        """The organisation's open reports (its own and those shared with it), highest priority first,
+        each with the rules that set its priority."""
+        return {"reports": service.queue(who, limit)}
+
+    @app.post("/v1/reports/{report_id}/classifications", status_code=201, tags=["reports"])
+    def classify(report_id: int, request: ClassificationRequest, who: Who) -> dict:
+        return service.classify(who, report_id, request.labels, request.file)
+
+    @app.post("/v1/reports/{report_id}/shares", status_code=201, tags=["reports"])
+    def share(report_id: int, request: ShareRequest, who: Who) -> dict:
+        return service.share(who, report_id, request.organisation)
+
+    @app.post("/v1/hash-check", tags=["hashes"])
+    def hash_check(request: HashCheckRequest, who: Who) -> HashCheckResponse:
+        """Match up to 10,000 hashes against the hash sets (MD5, SHA-1, SHA-256 exactly; PDQ within
+        31 bits); 64 hex digits are tried as SHA-256 and PDQ unless `signal` says which."""
+        if not who.can("hashes:check"):
+            raise Forbidden("this token may not check hashes (scope hashes:check)")
+        return HashCheckResponse(results=service.checker.check(request.hashes, request.signal))
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For `uvicorn --factory vigil.api.app:app_from_env` (what `vigil serve` runs in each worker)."""
+    return create_app(
+        os.environ.get("VIGIL_DB"), os.environ.get("VIGIL_PUBLIC_ORG"), os.environ.get("VIGIL_PRIORITY_RULES")
+    )

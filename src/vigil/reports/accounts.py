@@ -1,0 +1,207 @@
+"""Organisations, users and API tokens. Passwords are Argon2id hashes; tokens are random, shown once,
+stored as SHA-256, scoped, revocable and may expire. `authenticate` turns a bearer token into the
+Principal every service call is checked against."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from vigil.errors import NotFoundError, VigilError
+from vigil.store.audit import append
+from vigil.store.db import Database
+from vigil.store.models import ApiToken, Organisation, User
+
+SECTORS = ("hotline", "law_enforcement", "industry", "ngo")
+ROLES = ("analyst", "supervisor", "admin")
+SCOPES = ("reports:read", "reports:write", "reports:classify", "reports:share", "hashes:check")
+ROLE_SCOPES = {
+    "analyst": frozenset(SCOPES) - {"reports:share"},
+    "supervisor": frozenset(SCOPES),
+    "admin": frozenset(SCOPES),
+}
+TOKEN_PREFIX = "vgl_"
+
+
+class AuthError(Exception):
+    """No valid credentials (HTTP 401)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    email: str
+    org_id: int
+    org_name: str
+    org_country: str
+    role: str
+    scopes: frozenset[str]
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _hasher():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create_org(self, name: str, sector: str, country: str) -> int:
+        if sector not in SECTORS:
+            raise VigilError(f"--sector must be one of {', '.join(SECTORS)}, got {sector!r}")
+        if not re.fullmatch(r"[A-Z]{2}", country or ""):
+            raise VigilError(f"--country must be a two-letter ISO 3166 code such as NL, got {country!r}")
+        if not name.strip():
+            raise VigilError("organisation name must not be empty")
+        try:
+            with self.db.engine.begin() as conn:
+                org_id = conn.execute(
+                    insert(Organisation).values(name=name, sector=sector, country=country, created_at=_now())
+                ).inserted_primary_key[0]
+                append(
+                    conn, "admin-cli", org_id, "org.create", f"org:{org_id}", {"name": name, "sector": sector}
+                )
+        except IntegrityError:
+            raise VigilError(f"organisation {name!r} already exists") from None
+        return org_id
+
+    def org_id(self, name: str) -> int:
+        with self.db.engine.connect() as conn:
+            found = conn.execute(select(Organisation.id).where(Organisation.name == name)).scalar()
+        if found is None:
+            raise NotFoundError(f"no organisation named {name!r}")
+        return found
+
+    def create_user(self, email: str, org: str, role: str, password: str) -> int:
+        if role not in ROLES:
+            raise VigilError(f"--role must be one of {', '.join(ROLES)}, got {role!r}")
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+            raise VigilError(f"{email!r} is not an e-mail address")
+        if len(password) < 12:
+            raise VigilError("the password must have at least 12 characters")
+        org_id = self.org_id(org)
+        try:
+            with self.db.engine.begin() as conn:
+                user_id = conn.execute(
+                    insert(User).values(
+                        email=email,
+                        org_id=org_id,
+                        role=role,
+                        password_hash=_hasher().hash(password),
+                        created_at=_now(),
+                    )
+                ).inserted_primary_key[0]
+                append(
+                    conn,
+                    "admin-cli",
+                    org_id,
+                    "user.create",
+                    f"user:{user_id}",
+                    {"email": email, "role": role},
+                )
+        except IntegrityError:
+            raise VigilError(f"user {email!r} already exists") from None
+        return user_id
+
+    def check_password(self, email: str, password: str) -> bool:
+        from argon2.exceptions import VerificationError
+
+        with self.db.engine.connect() as conn:
+            stored = conn.execute(select(User.password_hash).where(User.email == email)).scalar()
+        if stored is None:
+            return False
+        try:
+            return _hasher().verify(stored, password)
+        except VerificationError:
+            return False
+
+    def create_token(
+        self, email: str, scopes: list[str] | None = None, expires_days: int | None = None
+    ) -> str:
+        scopes = scopes or list(SCOPES)
+        unknown = [s for s in scopes if s not in SCOPES]
+        if unknown:
+            raise VigilError(f"unknown scope {unknown[0]!r}; scopes: {', '.join(SCOPES)}")
+        if expires_days is not None and expires_days <= 0:
+            raise VigilError("--expires must be a positive number of days")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.db.engine.begin() as conn:
+            user = conn.execute(select(User.id, User.org_id).where(User.email == email)).first()
+            if user is None:
+                raise NotFoundError(f"no user {email!r}")
+            expires = _now() + timedelta(days=expires_days) if expires_days else None
+            token_id = conn.execute(
+                insert(ApiToken).values(
+                    user_id=user.id,
+                    token_hash=token_digest(token),
+                    scopes=" ".join(scopes),
+                    created_at=_now(),
+                    expires_at=expires,
+                )
+            ).inserted_primary_key[0]
+            append(
+                conn,
+                "admin-cli",
+                user.org_id,
+                "token.create",
+                f"token:{token_id}",
+                {"user": email, "scopes": scopes},
+            )
+        return token
+
+    def revoke_token(self, token: str) -> None:
+        with self.db.engine.begin() as conn:
+            done = conn.execute(
+                update(ApiToken).where(ApiToken.token_hash == token_digest(token)).values(revoked_at=_now())
+            ).rowcount
+            if not done:
+                raise NotFoundError("no such token")
+            append(conn, "admin-cli", None, "token.revoke", "token", {})
+
+    def authenticate(self, token: str | None) -> Principal:
+        if not token or not token.startswith(TOKEN_PREFIX):
+            raise AuthError("a bearer token is required")
+        with self.db.engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    User.id,
+                    User.email,
+                    User.role,
+                    User.org_id,
+                    Organisation.name,
+                    Organisation.country,
+                    ApiToken.scopes,
+                    ApiToken.expires_at,
+                    ApiToken.revoked_at,
+                )
+                .join(User, User.id == ApiToken.user_id)
+                .join(Organisation, Organisation.id == User.org_id)
+                .where(ApiToken.token_hash == token_digest(token))
+            ).first()
+        if row is None or row.revoked_at is not None:
+            raise AuthError("the token is not valid or was revoked")
+        if row.expires_at is not None and row.expires_at <= _now():
+            raise AuthError("the token has expired")
+        scopes = frozenset(row.scopes.split()) & ROLE_SCOPES.get(
+            row.role, frozenset()
+        )  # a token never exceeds its user
+        return Principal(row.id, row.email, row.org_id, row.name, row.country, row.role, scopes)
