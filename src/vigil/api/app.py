@@ -2,7 +2,6 @@
 
 No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime."""
 
-
 import copy
 import json
 import os

@@ -62,11 +62,23 @@ def scan(
     _print_summary(Console(), report)
 
 
+SHOWN = 50  # rows of each table on the terminal; the files written have them all
+
+
+def write_json(report: dict, fh) -> None:
+    """The case JSON, one item per line: readable, diffable, and written by the C encoder (an indented
+    dump of 20,000 items takes seconds in the pure-Python one)."""
+    head = {k: v for k, v in report.items() if k != "items"}
+    fh.write(json.dumps(head, indent=1)[:-2] + ',\n "items": [\n')
+    fh.write(",\n".join(json.dumps(it, ensure_ascii=False) for it in report["items"]))
+    fh.write("\n ]\n}\n")
+
+
 def write_outputs(report: dict, evidence: Path, json_out, csv_out, html_out) -> None:
     from vigil.scan.reporting import html_report, write_csv
 
     outputs = (
-        ("--json", json_out, lambda fh: fh.write(json.dumps(report, indent=2) + "\n")),
+        ("--json", json_out, lambda fh: write_json(report, fh)),
         ("--csv", csv_out, lambda fh: write_csv(report, fh)),
         ("--html", html_out, lambda fh: fh.write(html_report(report, evidence))),
     )
@@ -92,14 +104,18 @@ def _print_summary(console, report: dict) -> None:
     if hits:
         t = Table("path", "hash set", "signal", "distance", "category", title="known material", box=None)
         t.columns[0].overflow = "fold"
-        for it in hits:
+        for it in hits[:SHOWN]:
             m = it["matches"][0]
             t.add_row(it["path"], m["hashset"], m["signal"], str(m["distance"]), m["category"] or "")
         console.print(t)
+        if len(hits) > SHOWN:
+            console.print(f"... and {len(hits) - SHOWN:,} more (all in --json, --csv and --html)")
     errors = [it for it in report["items"] if it["error"]]
     if errors:
         t = Table("path", "error", title="could not be read", box=None)
         t.columns[0].overflow = "fold"
-        for it in errors:
+        for it in errors[:SHOWN]:
             t.add_row(it["path"], it["error"])
         console.print(t)
+        if len(errors) > SHOWN:
+            console.print(f"... and {len(errors) - SHOWN:,} more (all in --json, --csv and --html)")

@@ -35,7 +35,14 @@ def assign_duplicate_groups(items: Sequence[Item], threshold: int) -> int:
             j = first_by_sha.setdefault(item.sha256, i)
             if j != i:
                 uf.union(i, j)
-    hashed = [i for i, it in enumerate(items) if it.pdq and (it.pdq_quality or 0) >= PdqSignal.min_quality]
+    # near duplicates: one search per distinct PDQ (exact copies share theirs), the rest joined to it
+    first_by_pdq: dict[str, int] = {}
+    for i, it in enumerate(items):
+        if it.pdq and (it.pdq_quality or 0) >= PdqSignal.min_quality and not it.known:
+            j = first_by_pdq.setdefault(it.pdq, i)
+            if j != i:
+                uf.union(i, j)
+    hashed = list(first_by_pdq.values())
     if hashed:
         index = MihPdqIndex.build([bytes.fromhex(items[i].pdq) for i in hashed], hashed)
         variants = [[bytes.fromhex(v) for v in (items[i].dihedral or (items[i].pdq,))] for i in hashed]

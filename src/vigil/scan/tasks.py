@@ -30,8 +30,10 @@ class Task(NamedTuple):
 
 
 def _is_disk_image(fs_path: str) -> bool:
+    """Raw images are whole sectors: only files of a multiple of 512 bytes are opened to look."""
     try:
-        if os.path.getsize(fs_path) < diskimage.MIN_IMAGE_BYTES:
+        size = os.path.getsize(fs_path)
+        if size < diskimage.MIN_IMAGE_BYTES or size % 512:
             return False
         with open(fs_path, "rb") as fh:
             return diskimage.looks_like_disk_image(fh.read(2048))

@@ -16,10 +16,21 @@ def evidence_files(root: Path) -> Iterator[tuple[str, str]]:
     if root.is_file():
         yield str(root), root.name
         return
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs.sort()
-        for name in sorted(files):
-            full = os.path.join(folder, name)
-            if os.path.islink(full) or not os.path.isfile(full):
-                continue
-            yield full, Path(os.path.relpath(full, root)).as_posix()
+    yield from _scan(str(root), "")
+
+
+def _scan(folder: str, prefix: str) -> Iterator[tuple[str, str]]:
+    """os.scandir, depth first in name order: the directory entries' own types, no stat per file."""
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _scan(entry.path, f"{prefix}{entry.name}/")
+            elif entry.is_file(follow_symlinks=False):
+                yield entry.path, prefix + entry.name
+        except OSError:
+            continue
