@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,8 @@ from vigil.reports.service import Forbidden, InvalidInput, ReportService
 from vigil.store import open_database
 
 MAX_BATCH = 1000
+MAX_FILES = 10_000  # as the template allows
+ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a report id")]  # ids are 32-bit on PostgreSQL
 
 
 class HashCheckRequest(BaseModel):
@@ -53,7 +55,9 @@ class HashCheckResponse(BaseModel):
 class ClassificationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     labels: dict[str, str] = Field(..., description="field: value, per the classification schema")
-    file: int | None = Field(None, ge=0, description="position of the file in the report; none: the report")
+    file: int | None = Field(
+        None, ge=0, le=MAX_FILES, description="position of the file in the report; none: the report"
+    )
 
 
 class ShareRequest(BaseModel):
@@ -193,7 +197,7 @@ def create_app(
         return await run_in_threadpool(service.intake, None, body, "public", accounts.org_id(public_org))
 
     @app.get("/v1/reports/{report_id}", tags=["reports"])
-    def read(report_id: int, who: Who) -> dict:
+    def read(report_id: ReportId, who: Who) -> dict:
         return service.get(who, report_id)
 
     @app.get("/v1/queue", tags=["reports"])
@@ -203,11 +207,11 @@ def create_app(
         return {"reports": service.queue(who, limit)}
 
     @app.post("/v1/reports/{report_id}/classifications", status_code=201, tags=["reports"])
-    def classify(report_id: int, request: ClassificationRequest, who: Who) -> dict:
+    def classify(report_id: ReportId, request: ClassificationRequest, who: Who) -> dict:
         return service.classify(who, report_id, request.labels, request.file)
 
     @app.post("/v1/reports/{report_id}/shares", status_code=201, tags=["reports"])
-    def share(report_id: int, request: ShareRequest, who: Who) -> dict:
+    def share(report_id: ReportId, request: ShareRequest, who: Who) -> dict:
         return service.share(who, report_id, request.organisation)
 
     @app.post("/v1/hash-check", tags=["hashes"])

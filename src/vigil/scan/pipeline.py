@@ -2,7 +2,7 @@
 record each finished task in the case store as it comes in, then match, group and save the case.
 
 The scanning process is the single writer: workers only hash and send back item states. Progress is
-committed at least every second, so `kill -9` loses at most the tasks in flight, and
+committed every quarter second, so `kill -9` loses at most the tasks in flight, and
 `run_scan(resume=True)` does only the tasks not yet recorded; the result equals an uninterrupted run.
 """
 
@@ -29,7 +29,7 @@ from vigil.store.setindex import SetIndexStore
 
 HIDDEN_FLAGS = frozenset({"extension-mismatch", "appended-data", "carved", "thumbnail-differs"})
 Progress = Callable[[int, int], None]  # (done, total)
-COMMIT_SECONDS = 1.0
+COMMIT_SECONDS = 0.25  # at most this much finished work is redone after a kill
 COMMIT_TASKS = 1000
 DASK_BATCH = 64
 
@@ -80,7 +80,7 @@ def _local(tasks: list[Task], known: KnownSets, workers: int) -> Iterator[tuple[
         return
     # spawn: workers start clean, with no copy of the parent's database connections or threads
     with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
-        chunk = max(1, min(32, len(tasks) // (workers * 8)))
+        chunk = max(1, min(8, len(tasks) // (workers * 8)))  # small: little in flight at a kill
         yield from pool.imap_unordered(partial(do_task, known=known), tasks, chunksize=chunk)
 
 
