@@ -113,3 +113,29 @@ def test_audit_verify_finds_changed_and_deleted_rows(tmp_path):
         "rows 2-2 are missing (deleted)",
         "row 3: does not follow the row before it (a row was deleted or changed)",
     ]
+
+
+def _append_many(db_path: str, who: str) -> None:
+    from vigil.store.audit import append
+
+    db = open_database(db_path)
+    for i in range(300):
+        with db.engine.begin() as conn:
+            append(conn, who, None, "test.append", f"n:{i}")
+
+
+def test_concurrent_writers_keep_one_chain(tmp_path):
+    """Two processes appending at once (as two API workers do) never fork the chain."""
+    import multiprocessing
+
+    db_path = str(tmp_path / "race.db")
+    open_database(db_path)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_append_many, args=(db_path, f"p{k}")) for k in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    count, problems, _ = verify(open_database(db_path))
+    assert (count, problems) == (1200, [])

@@ -31,6 +31,8 @@ def append(
     """Add one row, in the caller's transaction (so the audited change and its record commit together)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+    else:  # SQLite: take the write lock before reading the last hash (a write that changes nothing)
+        conn.execute(text("UPDATE audit_log SET id = id WHERE 0"))
     prev = conn.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
     at = datetime.now(UTC).replace(tzinfo=None)
     blob = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"))
