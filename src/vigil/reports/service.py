@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from vigil.errors import NotFoundError, VigilError
@@ -29,6 +29,7 @@ from vigil.store.models import (
 )
 
 HASH_KINDS = ("md5", "sha1", "sha256", "pdq")
+MAX_LINKS = 100  # linked reports listed per report (the earliest ones)
 
 
 class InvalidInput(VigilError):
@@ -214,20 +215,24 @@ class ReportService:
         return out
 
     def _links(self, conn: Connection, org_id: int, keys: set) -> tuple[set[int], int | None]:
-        """(reports sharing a key, the report this one merely repeats or None)."""
+        """(up to MAX_LINKS earliest reports sharing a key, the report this one merely repeats or None).
+        Counted in the database: a URL reported ten thousand times costs one grouped query."""
         if not keys:
             return set(), None
+        shared = func.count().label("shared")
         rows = conn.execute(
-            select(ReportKey.report_id, ReportKey.kind, ReportKey.value)
+            select(ReportKey.report_id, shared)
             .join(Report, Report.id == ReportKey.report_id)
             .where(ReportKey.org_id == org_id, Report.status != "repeat")
             .where(or_(*(and_(ReportKey.kind == k, ReportKey.value == v) for k, v in keys)))
+            .group_by(ReportKey.report_id)
+            .order_by(ReportKey.report_id)
+            .limit(MAX_LINKS)
         ).all()
-        shared: dict[int, set] = {}
-        for r in rows:
-            shared.setdefault(r.report_id, set()).add((r.kind, r.value))
-        repeat = min((rid for rid, ks in shared.items() if ks == keys), default=None)
-        return set(shared), repeat
+        own = {r.report_id: r.shared for r in rows}
+        # every key of the new report is on one earlier report: nothing new, a repeat of it
+        repeat = min((rid for rid, n in own.items() if n == len(keys)), default=None)
+        return set(own), repeat
 
     # -- reading ----------------------------------------------------------------------------------
     def _visible(self, principal: Principal):

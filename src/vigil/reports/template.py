@@ -16,6 +16,18 @@ def report_schema() -> dict:
 
 
 @cache
+def _fast():
+    """The schema compiled to Python by fastjsonschema (draft-07 keywords only are used, so the
+    2020-12 schema compiles as draft-07): ~50x faster than jsonschema on a valid report, the common
+    case. It stops at the first error, so an invalid report is re-checked by jsonschema for all."""
+    import fastjsonschema
+
+    schema = {k: v for k, v in report_schema().items() if k not in ("$id", "examples", "version")}
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return fastjsonschema.compile(schema)
+
+
+@cache
 def _validator():
     from jsonschema import Draft202012Validator, FormatChecker
 
@@ -28,6 +40,13 @@ def pointer(path) -> str:
 
 def validate(body) -> list[dict]:
     """The problems with a report body: [{"field": JSON pointer, "message": what is wrong}], sorted."""
+    import fastjsonschema
+
+    try:
+        _fast()(body)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
     errors = []
     for error in _validator().iter_errors(body):
         where = pointer(error.absolute_path)
