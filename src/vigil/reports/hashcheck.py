@@ -32,18 +32,24 @@ class HashChecker:
         self._exact: list[tuple[str, ExactSegment]] = []
         self._pdq = MihPdqIndex()
 
+    def _manifest_stamp(self) -> int | None:
+        manifest = self.store.folder / "manifest.json"
+        return manifest.stat().st_mtime_ns if manifest.exists() else None
+
     def _indexes(self):
         now = time.monotonic()
-        manifest = self.store.folder / "manifest.json"
-        stamp = manifest.stat().st_mtime_ns if manifest.exists() else None
         with self._lock:
-            if stamp != self._stamp or now - self._checked > RECHECK_SECONDS or self._stamp is None:
-                sets = self.store.sets(known=False)  # syncs with the database first
+            if (
+                self._stamp is None
+                or self._manifest_stamp() != self._stamp
+                or now - self._checked > RECHECK_SECONDS
+            ):
+                sets = self.store.sets(
+                    known=False
+                )  # syncs with the database first (may rewrite the manifest)
                 self._exact = [(name, ExactSegment.open(folder)) for name, folder, _ in sets]
                 self._pdq = MihPdqIndex(Segment.open(folder / "pdq") for _, folder, e in sets if e["pdq"])
-                manifest_now = self.store.folder / "manifest.json"
-                self._stamp = manifest_now.stat().st_mtime_ns if manifest_now.exists() else None
-                self._checked = now
+                self._stamp, self._checked = self._manifest_stamp(), now
             return self._exact, self._pdq
 
     def check(self, hashes: list[str], signal: str | None = None) -> list[dict]:

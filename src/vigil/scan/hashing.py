@@ -186,11 +186,7 @@ class Hasher:
         _set_digests(item, digest_bytes(data), self.known)
         if item.known:
             return [item]
-        carving.check_extension(item)
-        if is_image(item.type):
-            _add_pdq(item, data, self.dihedral)
-        elif is_video(item.type):
-            _add_vpdq(item, data)
+        self._decode(item, data)
         if not self.expand:
             return [item]
         items = [item]
@@ -204,14 +200,19 @@ class Hasher:
         carving.compare_thumbnail(items)
         return items
 
+    def _decode(self, item: Item, source: bytes | str) -> None:
+        """What the content says beyond its digests: name check, PDQ of an image, vPDQ of a video
+        (`source` is the bytes, or the path of a file too large to hold)."""
+        carving.check_extension(item)
+        if is_image(item.type):
+            _add_pdq(item, source, self.dihedral)
+        elif is_video(item.type):
+            _add_vpdq(item, source)
+
     def _large_children(self, item: Item, fs_path: str) -> list[Item]:
         if item.known:
             return []
-        carving.check_extension(item)
-        if is_image(item.type):
-            _add_pdq(item, fs_path, self.dihedral)
-        elif is_video(item.type):
-            _add_vpdq(item, fs_path)
+        self._decode(item, fs_path)
         if self.expand and is_archive(item.type):
             with open(fs_path, "rb") as fh:
                 return self._members(fh, item, 0)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vigil.media import carving, containers, diskimage
 from vigil.media.sniff import HEAD_BYTES, is_archive, sniff
+from vigil.scan.tasks import is_disk_image
 
 MAX_BYTES = 64 << 20
 
@@ -43,7 +44,7 @@ def read_logical(root: Path, logical: str) -> bytes | None:
     try:
         if not fs_path.is_file():
             return None
-        if rest and _is_image(fs_path):
+        if rest and is_disk_image(str(fs_path)):
             for f in diskimage.list_files(str(fs_path)):
                 if f.path == rest[0]:
                     data = diskimage.read_file(str(fs_path), f.offset, f.inode, MAX_BYTES)
@@ -54,11 +55,6 @@ def read_logical(root: Path, logical: str) -> bytes | None:
         return _descend(fs_path.read_bytes(), first, rest)
     except (OSError, diskimage.DiskImageError):
         return None
-
-
-def _is_image(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return diskimage.looks_like_disk_image(fh.read(2048))
 
 
 def _descend(data: bytes | None, path: str, rest: list[str]) -> bytes | None:

@@ -29,7 +29,7 @@ class Task(NamedTuple):
     deleted: bool = False
 
 
-def _is_disk_image(fs_path: str) -> bool:
+def is_disk_image(fs_path: str) -> bool:
     """Raw images are whole sectors: only files of a multiple of 512 bytes are opened to look."""
     try:
         size = os.path.getsize(fs_path)
@@ -46,7 +46,7 @@ def list_tasks(root: Path) -> list[Task]:
     tasks: list[Task] = []
     for fs_path, logical in evidence_files(root):
         tasks.append(Task(logical, fs_path))
-        if _is_disk_image(fs_path):
+        if is_disk_image(fs_path):
             try:
                 files = diskimage.list_files(fs_path)
             except diskimage.DiskImageError:
