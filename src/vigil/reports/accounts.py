@@ -8,14 +8,14 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vigil.errors import NotFoundError, VigilError
 from vigil.store.audit import append
-from vigil.store.db import Database
+from vigil.store.db import Database, utcnow
 from vigil.store.models import ApiToken, Organisation, User
 
 SECTORS = ("hotline", "law_enforcement", "industry", "ngo")
@@ -47,10 +47,6 @@ class Principal:
         return scope in self.scopes
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _hasher():
     from argon2 import PasswordHasher
 
@@ -75,7 +71,9 @@ class Accounts:
         try:
             with self.db.engine.begin() as conn:
                 org_id = conn.execute(
-                    insert(Organisation).values(name=name, sector=sector, country=country, created_at=_now())
+                    insert(Organisation).values(
+                        name=name, sector=sector, country=country, created_at=utcnow()
+                    )
                 ).inserted_primary_key[0]
                 append(
                     conn, "admin-cli", org_id, "org.create", f"org:{org_id}", {"name": name, "sector": sector}
@@ -107,7 +105,7 @@ class Accounts:
                         org_id=org_id,
                         role=role,
                         password_hash=_hasher().hash(password),
-                        created_at=_now(),
+                        created_at=utcnow(),
                     )
                 ).inserted_primary_key[0]
                 append(
@@ -148,13 +146,13 @@ class Accounts:
             user = conn.execute(select(User.id, User.org_id).where(User.email == email)).first()
             if user is None:
                 raise NotFoundError(f"no user {email!r}")
-            expires = _now() + timedelta(days=expires_days) if expires_days else None
+            expires = utcnow() + timedelta(days=expires_days) if expires_days else None
             token_id = conn.execute(
                 insert(ApiToken).values(
                     user_id=user.id,
                     token_hash=token_digest(token),
                     scopes=" ".join(scopes),
-                    created_at=_now(),
+                    created_at=utcnow(),
                     expires_at=expires,
                 )
             ).inserted_primary_key[0]
@@ -171,7 +169,7 @@ class Accounts:
     def revoke_token(self, token: str) -> None:
         with self.db.engine.begin() as conn:
             done = conn.execute(
-                update(ApiToken).where(ApiToken.token_hash == token_digest(token)).values(revoked_at=_now())
+                update(ApiToken).where(ApiToken.token_hash == token_digest(token)).values(revoked_at=utcnow())
             ).rowcount
             if not done:
                 raise NotFoundError("no such token")
@@ -199,7 +197,7 @@ class Accounts:
             ).first()
         if row is None or row.revoked_at is not None:
             raise AuthError("the token is not valid or was revoked")
-        if row.expires_at is not None and row.expires_at <= _now():
+        if row.expires_at is not None and row.expires_at <= utcnow():
             raise AuthError("the token has expired")
         scopes = frozenset(row.scopes.split()) & ROLE_SCOPES.get(
             row.role, frozenset()

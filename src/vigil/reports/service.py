@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import and_, exists, func, insert, or_, select, update
@@ -17,7 +16,7 @@ from vigil.reports import classification, completeness, priority, template
 from vigil.reports.accounts import Principal
 from vigil.reports.hashcheck import HashChecker
 from vigil.store.audit import append
-from vigil.store.db import Database
+from vigil.store.db import Database, utcnow
 from vigil.store.models import (
     Classification,
     Organisation,
@@ -42,10 +41,6 @@ class InvalidInput(VigilError):
 
 class Forbidden(VigilError):
     """Authenticated, but not allowed to do this (HTTP 403)."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def normalise_url(url: str) -> str:
@@ -107,7 +102,7 @@ class ReportService:
             report_id = conn.execute(
                 insert(Report).values(
                     org_id=org_id,
-                    received_at=_now(),
+                    received_at=utcnow(),
                     channel=channel,
                     created_by=principal.user_id if principal else None,
                     body=json.dumps(body),
@@ -354,7 +349,7 @@ class ReportService:
                     raise InvalidInput(
                         [{"field": "/file", "message": f"report {report_id} has no file {file}"}]
                     )
-            now = _now()
+            now = utcnow()
             conn.execute(
                 insert(Classification).values(
                     report_id=report_id,

@@ -102,6 +102,10 @@ def _dask(tasks: list[Task], known: KnownSets, address: str) -> Iterator[tuple[s
             future.release()
 
 
+def _results(tasks: list[Task], known: KnownSets, workers: int, dask: str | None) -> Iterator:
+    return _dask(tasks, known, dask) if dask else _local(tasks, known, workers)
+
+
 def hash_evidence(
     root: Path,
     workers: int,
@@ -111,7 +115,7 @@ def hash_evidence(
 ) -> list[Item]:
     """Every item under `root`, without a case store (for `vigil hashset add-files` and tests)."""
     tasks = list_tasks(root)
-    results = _dask(tasks, known, dask) if dask else _local(tasks, known, workers)
+    results = _results(tasks, known, workers, dask)
     items = [Item.from_state(s) for _, states in _counted(results, len(tasks), 0, progress) for s in states]
     return sorted(items, key=lambda it: it.path)
 
@@ -142,7 +146,7 @@ def run_scan(
     run_id, done = runs.start(case, source, resume)
     tasks = list_tasks(root)
     pending = [t for t in tasks if t.key not in done]
-    results = _dask(pending, known, dask) if dask else _local(pending, known, workers or default_workers())
+    results = _results(pending, known, workers or default_workers(), dask)
     buffer: list[tuple[str, list[dict]]] = []
     last = time.monotonic()
     for result in _counted(results, len(tasks), len(tasks) - len(pending), progress):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection
 
-from vigil.store.db import Database
+from vigil.store.db import Database, utcnow
 from vigil.store.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -34,7 +34,7 @@ def append(
     else:  # SQLite: take the write lock before reading the last hash (a write that changes nothing)
         conn.execute(text("UPDATE audit_log SET id = id WHERE 0"))
     prev = conn.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
-    at = datetime.now(UTC).replace(tzinfo=None)
+    at = utcnow()
     blob = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"))
     conn.execute(
         insert(AuditEntry).values(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select
 
-from vigil.store.db import Database
+from vigil.store.db import Database, utcnow
 from vigil.store.models import Case, CaseItem
 
 _COLUMNS = (
@@ -32,7 +31,7 @@ class CaseRepository:
         self.db = db
 
     def save(self, name: str, source: str, threshold: int, summary: dict, items: list[dict]) -> int:
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utcnow()
         with self.db.engine.begin() as conn:
             conn.execute(delete(Case).where(Case.name == name))  # items go by ON DELETE CASCADE
             case_id = conn.execute(

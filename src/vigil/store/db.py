@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -12,6 +13,11 @@ from vigil.errors import VigilError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD_REVISION = "0008"  # the newest migration; tests check it matches the scripts
+
+
+def utcnow() -> datetime:
+    """Now in UTC, naive: how every DateTime column stores time (SQLite and PostgreSQL alike)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def default_db_path() -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 from vigil.errors import NotFoundError, VigilError
 from vigil.hashsets import Entry
 from vigil.index import NearIndex
-from vigil.store.db import Database
+from vigil.store.db import Database, utcnow
 from vigil.store.entryrange import next_id, of_set
 from vigil.store.entrywriter import EntryWriter
 from vigil.store.models import HashEntry, Hashset
@@ -100,7 +99,7 @@ class HashsetRepository:
             raise VigilError(
                 f"--name must not contain {SEPARATOR!r}: NAME{SEPARATOR}VERSION is an old version"
             )
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utcnow()
         digest = _file_sha256(path) if path else None
         with self.db.engine.begin() as conn:
             previous, version = archive_current(conn, name)

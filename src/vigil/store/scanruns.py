@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
 
 from vigil.errors import VigilError
-from vigil.store.db import Database
+from vigil.store.db import Database, utcnow
 from vigil.store.models import ScanRun, ScanTask
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class ScanRunRepository:
@@ -43,7 +38,7 @@ class ScanRunRepository:
                 conn.execute(delete(ScanTask).where(ScanTask.run_id == run.id))
                 conn.execute(delete(ScanRun).where(ScanRun.id == run.id))
             run_id = conn.execute(
-                insert(ScanRun).values(case_name=case, source=source, started_at=_now())
+                insert(ScanRun).values(case_name=case, source=source, started_at=utcnow())
             ).inserted_primary_key[0]
             return run_id, set()
 
@@ -64,4 +59,4 @@ class ScanRunRepository:
 
     def finish(self, run_id: int) -> None:
         with self.db.engine.begin() as conn:
-            conn.execute(update(ScanRun).where(ScanRun.id == run_id).values(finished_at=_now()))
+            conn.execute(update(ScanRun).where(ScanRun.id == run_id).values(finished_at=utcnow()))
