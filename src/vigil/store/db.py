@@ -63,15 +63,36 @@ def _current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def open_database(target: str | None = None) -> Database:
-    """Open (and create/migrate) the database at a path or URL; None means the default path."""
+def redact(target: str) -> str:
+    """A database path or URL fit for an error message or a log line: the password replaced by ***."""
+    if "://" not in target:
+        return target
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(target).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL: keep the scheme, hide the rest
+        return target.split("://", 1)[0] + "://***"
+
+
+def open_database(target: str | None = None, create: bool = True) -> Database:
+    """Open (and create/migrate) the database at a path or URL; None means the default path.
+
+    Commands that only read (scan, match, list, show, export) pass `create=False`: a mistyped `--db`
+    is then an error naming the path, not a new empty database that reports "matched 0"."""
     target = target or default_db_path()
+    shown = redact(target)
     if "://" in target:
         url = target
         if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not SQLAlchemy's psycopg2 default
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
     else:
         path = Path(target).expanduser()
+        if not create and not path.is_file():
+            what = "is a folder" if path.is_dir() else "no such database"
+            raise VigilError(
+                f"--db {path}: {what}; check the path (or VIGIL_DB), or create it with `vigil hashset import`"
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -82,7 +103,7 @@ def open_database(target: str | None = None) -> Database:
     try:
         engine = create_engine(url)
     except Exception as exc:  # noqa: BLE001 - any bad URL is a user error
-        raise VigilError(f"cannot open database {target!r}: {exc}") from None
+        raise VigilError(f"cannot open database {shown!r}: {_redacted(exc, target)}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     db = Database(engine)
@@ -91,5 +112,20 @@ def open_database(target: str | None = None) -> Database:
     except Exception as exc:
         if isinstance(exc, VigilError):
             raise
-        raise VigilError(f"cannot open database {target!r}: {exc}") from None
+        raise VigilError(f"cannot open database {shown!r}: {_redacted(exc, target)}") from None
     return db
+
+
+def _redacted(exc: Exception, target: str) -> str:
+    """The driver's message with the password taken out wherever it quotes it."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "://" in target:
+        from sqlalchemy.engine import make_url
+
+        try:
+            password = make_url(target).password
+        except Exception:  # noqa: BLE001
+            password = None
+        if password:
+            text = text.replace(str(password), "***")
+    return text
