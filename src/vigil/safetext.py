@@ -29,13 +29,14 @@ def _escape(ch: str) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
-def visible(text: str) -> str:
-    """`text` with every control, format and undecodable character (and the backslash) escaped."""
-    if text.isprintable() and "\\" not in text:  # the common case, in one C call
+def visible(text: str, backslash: bool = True) -> str:
+    """`text` with every control, format and undecodable character escaped, and the backslash too
+    (so the escaped form is unambiguous) unless `backslash` is false (messages that quote a repr)."""
+    if text.isprintable() and not (backslash and "\\" in text):  # the common case, in one C call
         return text
     out = []
     for ch in text:
-        if ch == "\\":
+        if ch == "\\" and backslash:
             out.append("\\\\")
         elif ch != " " and unicodedata.category(ch) in _HIDDEN:
             out.append(_escape(ch))

@@ -213,12 +213,6 @@ def test_hashset_versions_diff_export_and_states(tmp_path):
     assert missing.returncode == 2 and missing.stderr.startswith("error: no hash set named 'nope'")
 
 
-def test_match_with_no_hash_sets_finds_nothing(tmp_path):
-    result = vigil("match", "0" * 64, "d41d8cd98f00b204e9800998ecf8427e", "--json", "--db", tmp_path / "v.db")
-    assert result.returncode == 0, result.stderr
-    assert [json.loads(line)["matches"] for line in result.stdout.splitlines()] == [[], []]
-
-
 def test_a_bug_is_one_error_line_not_a_traceback(monkeypatch, capsys, tmp_path):
     from vigil.cli import main
     from vigil.scan import hashing

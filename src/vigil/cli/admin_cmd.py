@@ -38,14 +38,7 @@ def user_create(
     from vigil.reports.accounts import Accounts
     from vigil.store import open_database
 
-    if sys.stdin.isatty():
-        import getpass
-
-        password = getpass.getpass("password: ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    if not password:
-        raise VigilError("no password on standard input")
+    password = _secret("password")
     user_id = Accounts(open_database(db)).create_user(email, org, role, password)
     typer.echo(f"created {role} {email} (id {user_id})")
 
@@ -54,23 +47,50 @@ def user_create(
 def token_create(
     email: str = typer.Argument(...),
     scope: list[str] = typer.Option(
-        None, "--scope", help="Repeat for several; default: all the role allows."
+        None, "--scope", help="Repeat for several; default: all the role allows (more is refused)."
     ),
     expires: int = typer.Option(None, "--expires", help="Days until it expires (default: never)."),
     db: str = DB,
 ) -> None:
-    """Create an API token for a user and print it (once: only its hash is stored)."""
+    """Create an API token for a user and print it (once: only its hash is stored), then its scopes
+    and expiry on standard error (so `TOKEN=$(vigil admin token-create ...)` captures the token alone)."""
     from vigil.reports.accounts import Accounts
     from vigil.store import open_database
 
-    typer.echo(Accounts(open_database(db)).create_token(email, scope or None, expires))
+    issued = Accounts(open_database(db, create=False)).issue_token(email, scope or None, expires)
+    typer.echo(issued.token)
+    until = f"{issued.expires_at:%Y-%m-%d %H:%M} UTC" if issued.expires_at else "never"
+    typer.echo(f"scopes: {' '.join(issued.scopes)}; expires: {until}", err=True)
 
 
 @app.command("token-revoke")
-def token_revoke(token: str = typer.Argument(...), db: str = DB) -> None:
-    """Revoke a token at once."""
+def token_revoke(
+    given: str = typer.Argument(None, hidden=True, show_default=False),
+    db: str = DB,
+) -> None:
+    """Revoke a token at once. The token is read from standard input (never from the command line,
+    where shell history and `ps` would keep it)."""
     from vigil.reports.accounts import Accounts
     from vigil.store import open_database
 
-    Accounts(open_database(db)).revoke_token(token)
+    if given is not None:  # not echoed: the message must not copy the secret into another log
+        raise VigilError(
+            "token-revoke reads the token from standard input, not the command line "
+            "(e.g. `vigil admin token-revoke < token.txt`); the one given is now in your shell history"
+        )
+    token = _secret("token")
+    Accounts(open_database(db, create=False)).revoke_token(token)
     typer.echo("revoked")
+
+
+def _secret(what: str) -> str:
+    """One line of standard input (a prompt without echo on a terminal)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass(f"{what}: ")
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise VigilError(f"no {what} on standard input")
+    return value

@@ -16,7 +16,7 @@ def verify(db: str = DB) -> None:
     from vigil.store import open_database
     from vigil.store.audit import verify as verify_chain
 
-    count, problems, last = verify_chain(open_database(db))
+    count, problems, last = verify_chain(open_database(db, create=False))
     if problems:
         raise VigilError(f"audit log broken ({len(problems)} problems): " + "; ".join(problems[:10]))
     typer.echo(f"audit log intact: {count:,} entries; last hash {last}")

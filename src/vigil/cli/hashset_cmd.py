@@ -33,6 +33,9 @@ def import_(
         "--known/--not-known",
         help="Known-good set: matching files are counted and skipped in scans. Default: NSRL yes, others no.",
     ),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Accept a list with no entries (otherwise an error)."
+    ),
     db: str = DB,
 ) -> None:
     """Import a hash list as a named hash set, in one transaction."""
@@ -69,6 +72,7 @@ def import_(
             path=path,
             known=fmt in KNOWN_BY_DEFAULT if known is None else known,
             progress=lambda n: bar.update(task, description=f"importing {path.name}: {n:,} entries"),
+            allow_empty=allow_empty,
         )
     kind = "known-good hash set" if info.known else "hash set"
     typer.echo(f"imported {info.entries:,} entries into {kind} {info.name!r}, version {info.version}")
@@ -90,18 +94,26 @@ def list_(
     from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
 
-    infos = HashsetRepository(open_database(db)).list(archived=all_versions)
+    infos = HashsetRepository(open_database(db, create=False)).list(archived=all_versions)
     if as_json:
         typer.echo(json.dumps([i.as_dict() for i in infos], indent=2))
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    from vigil.safetext import visible
+
+    if not infos:
+        typer.echo("no hash sets yet: vigil hashset import PATH --name NAME")
+        return
     table = Table("name", "entries", "format", "source", "category", "imported", box=None)
-    for i in infos:
+    table.columns[0].overflow = table.columns[3].overflow = "fold"
+    for i in infos:  # names and sources are the publisher's text: data, never Rich markup
         name = i.name + (" (known)" if i.known else "") + ("" if i.enabled else " (disabled)")
-        table.add_row(name, f"{i.entries:,}", i.format, i.source or "", i.category or "", i.imported_at)
-    Console().print(table if infos else "no hash sets yet: vigil hashset import PATH --name NAME")
+        cells = (name, f"{i.entries:,}", i.format, i.source or "", i.category or "", str(i.imported_at))
+        table.add_row(*(Text(visible(c)) for c in cells))
+    Console().print(table)
 
 
 @app.command("show")
@@ -110,7 +122,7 @@ def show(name: str = typer.Argument(..., help="NAME or NAME@VERSION."), db: str 
     from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
 
-    repo = HashsetRepository(open_database(db))
+    repo = HashsetRepository(open_database(db, create=False))
     info = repo.get(name).as_dict()
     info["signals"] = repo.signals_of(name)
     typer.echo(json.dumps(info, indent=2))
@@ -127,7 +139,7 @@ def diff(
     from vigil.store import open_database
     from vigil.store.setadmin import SetAdmin
 
-    result = SetAdmin(open_database(db)).diff(a, b)
+    result = SetAdmin(open_database(db, create=False)).diff(a, b)
     if as_json:
         typer.echo(json.dumps(result))
         return
@@ -147,6 +159,9 @@ def add_files(
     category: str = typer.Option(None, "--category", help="Category of every entry."),
     source: str = typer.Option(None, "--source", help="Who assessed the material."),
     workers: int = typer.Option(0, "--workers", help="Worker processes (default: all cores)."),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Make the set even when no image or video is found."
+    ),
     db: str = DB,
 ) -> None:
     """Hash images (MD5, SHA-1, SHA-256, PDQ) and videos (the same and vPDQ) into a hash set."""
@@ -165,8 +180,15 @@ def add_files(
     with progress_bar("hashing", BarColumn(), MofNCompleteColumn()) as bar:
         task = bar.add_task("hashing", total=None)
         items = hash_paths(paths, workers or None, lambda d, t: bar.update(task, completed=d, total=t))
-    info = repo.import_entries(name, entries_of(items, label), fmt="files", source=source, category=label)
     media = sum(1 for it in items if not it.error and (it.pdq or it.vpdq))
+    if not media and not allow_empty:
+        raise VigilError(
+            f"no image or video found in {', '.join(map(str, paths))} ({len(items):,} files read); "
+            "nothing added (use --allow-empty to make an empty set on purpose)"
+        )
+    info = repo.import_entries(
+        name, entries_of(items, label), fmt="files", source=source, category=label, allow_empty=allow_empty
+    )
     typer.echo(f"added {media:,} images and videos ({info.entries:,} entries) to hash set {info.name!r}")
 
 
@@ -176,24 +198,39 @@ def export(
     fmt: str = typer.Option("text", "--format", help="vics, text or vpdq (a folder, one file per video)."),
     output: Path = typer.Option(None, "--output", help="File to write (default: standard output)."),
     scheme: str = typer.Option("us", "--scheme", help="VICS category scheme: us or legacy."),
+    include_paths: bool = typer.Option(
+        False,
+        "--include-paths",
+        help="Keep the unit's own file paths as MediaID/file names (default: numbered, no local paths).",
+    ),
     db: str = DB,
 ) -> None:
     """Write a hash set as VICS JSON or text/CSV (its videos with --format vpdq); the output imports
-    back to the same entries."""
+    back to the same entries. Files are meant to be shared: sets made from the unit's own files
+    (add-files, vPDQ folders) are written without their local paths unless --include-paths."""
     import sys
 
-    from vigil.hashsets.writers import write_text, write_vics, write_vpdq_folder
+    from vigil.hashsets.writers import (
+        LOCAL_REF_FORMATS,
+        anonymise_refs,
+        write_text,
+        write_vics,
+        write_vpdq_folder,
+    )
     from vigil.store import open_database
+    from vigil.store.hashsets import HashsetRepository
     from vigil.store.setadmin import SetAdmin
 
     if fmt not in ("vics", "text", "vpdq"):
         raise VigilError(f"--format must be vics, text or vpdq, got {fmt!r}")
     if fmt == "vpdq" and output is None:
         raise VigilError("--format vpdq writes a folder: give it with --output FOLDER")
-    admin = SetAdmin(open_database(db))
-    entries = admin.entries(name)
+    database = open_database(db, create=False)
+    entries = SetAdmin(database).entries(name)
     first = next(entries, None)  # an unknown NAME fails here, before any file is created
     rows = chain([first], entries) if first is not None else iter(())
+    if not include_paths and HashsetRepository(database).get(name).format in LOCAL_REF_FORMATS:
+        rows = anonymise_refs(rows)
     if fmt == "vpdq":
         count = write_vpdq_folder(rows, output)
         typer.echo(f"wrote {count:,} videos to {output}")
@@ -214,7 +251,7 @@ def _set_state(name: str, db: str | None, enabled: bool) -> None:
     from vigil.store import open_database
     from vigil.store.setadmin import SetAdmin
 
-    SetAdmin(open_database(db)).set_enabled(name, enabled)
+    SetAdmin(open_database(db, create=False)).set_enabled(name, enabled)
     typer.echo(f"hash set {name!r} {'enabled' if enabled else 'disabled'}")
 
 
@@ -238,5 +275,5 @@ def delete(
     from vigil.store import open_database
     from vigil.store.setadmin import SetAdmin
 
-    count = SetAdmin(open_database(db)).delete(name)
+    count = SetAdmin(open_database(db, create=False)).delete(name)
     typer.echo(f"deleted {name!r} ({count} version{'s' if count != 1 else ''})")

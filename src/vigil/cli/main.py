@@ -15,6 +15,7 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
 
 from vigil.cli import admin_cmd, audit_cmd, case_cmd, hash_cmd, hashset_cmd, match_cmd, scan_cmd, serve_cmd
 from vigil.errors import VigilError
+from vigil.safetext import visible
 
 app = typer.Typer(
     name="vigil",
@@ -34,9 +35,28 @@ app.add_typer(audit_cmd.app, name="audit")
 
 
 def fail(message: str) -> None:
-    """One `error:` line on stderr, exit status 2: the contract scripts rely on."""
-    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    """One `error:` line on stderr, exit status 2: the contract scripts rely on. Messages quote hostile
+    input (file names, set names, hash lines): whitespace runs become one space, every other control
+    character is shown escaped, so an error can neither forge lines nor drive the terminal."""
+    sys.stderr.write(f"error: {visible(' '.join(message.split()), backslash=False)}\n")
     sys.exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from vigil import __version__
+
+        typer.echo(f"vigil {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Find known material by hash: hash evidence, import hash lists, scan and match; serve reports."""
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -55,7 +75,8 @@ def run(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: still one line, not a traceback (VIGIL_DEBUG=1 shows it)
         if os.environ.get("VIGIL_DEBUG"):
             raise
-        sys.stderr.write(f"error: internal error ({type(exc).__name__}: {exc}); please report it\n")
+        text = visible(str(exc), backslash=False)
+        sys.stderr.write(f"error: internal error ({type(exc).__name__}: {text}); please report it\n")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

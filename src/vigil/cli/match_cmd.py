@@ -44,15 +44,17 @@ def match(
 
     if not 0 <= threshold <= 63:
         raise VigilError(f"--threshold must be 0-63, got {threshold}")
-    results = match_hashes(open_database(db), _queries(hashes or [], file), threshold)
+    results = match_hashes(open_database(db, create=False), _queries(hashes or [], file), threshold)
     if as_json:
         typer.echo("\n".join(json.dumps(r) for r in results))
         return
-    for r in results:
+    from vigil.safetext import visible
+
+    for r in results:  # set names are the publisher's text: shown escaped
         if not r["matches"]:
-            typer.echo(f"{r['query']}  no match")
+            typer.echo(f"{visible(r['query'])}  no match")
         for m in r["matches"]:
             typer.echo(
-                f"{r['query']}  {m['hashset']}  {m['signal']}  distance {m['distance']}  "
-                f"{m['category'] or ''}".rstrip()
+                f"{visible(r['query'])}  {visible(m['hashset'])}  {m['signal']}  distance {m['distance']}  "
+                f"{visible(m['category'] or '')}".rstrip()
             )

@@ -32,24 +32,31 @@ _ALT_NAMES = {
 
 
 def _kind(path: Path, source: str) -> str:
-    """'Media' or 'Cases', from the metadata URL; a clear error for any other JSON."""
+    """'Media' or 'Cases', from the metadata URL; a clear error for any other JSON, and for a `value`
+    that is not a list (an object there would otherwise import nothing, silently)."""
+    kind = None
     with open(path, "rb") as fh:
         try:
             for prefix, event, value in ijson.parse(fh):
                 if prefix in _META_KEYS and event == "string":
                     tail = value.rsplit("#", 1)[-1]
-                    if tail in ("Media", "Cases"):
-                        return tail
-                    raise InputFormatError(
-                        source, prefix, f"expected a '#Media' or '#Cases' metadata URL, got {value!r}"
-                    )
+                    if tail not in ("Media", "Cases"):
+                        raise InputFormatError(
+                            source, prefix, f"expected a '#Media' or '#Cases' metadata URL, got {value!r}"
+                        )
+                    kind = tail
+                elif prefix == "value" and event not in ("start_array", "map_key"):
+                    what = {"start_map": "an object", "null": "null"}.get(event, f"a {event}")
+                    raise InputFormatError(source, "value", f"expected a list of media, got {what}")
                 if prefix == "value" and event == "start_array":
                     break
         except ijson.JSONError as exc:
             raise InputFormatError(source, None, f"invalid JSON: {exc}") from None
-    raise InputFormatError(
-        source, None, "not a VICS file: expected a '@odata.context' or 'odata.metadata' key before 'value'"
-    )
+    if kind is None:
+        raise InputFormatError(
+            source, None, "not a VICS file: no '@odata.context' or 'odata.metadata' key before 'value'"
+        )
+    return kind
 
 
 def read_vics(path: Path, scheme: str = "us") -> Iterator[Entry]:

@@ -24,6 +24,20 @@ TEXT_COLUMNS = ("signal", "hash", "category", "series", "comment", "extra")
 _KEYS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256"}
 
 
+# formats whose entries' `ref` is a local file path or name (the unit's own files), not a publisher's id
+LOCAL_REF_FORMATS = frozenset({"files", "vpdq"})
+
+
+def anonymise_refs(entries: Iterable[Entry]) -> Iterator[Entry]:
+    """The entries with each distinct `ref` replaced by `media-N` (N by first appearance): entries of
+    one file stay together, and no path of the unit's own disk leaves in a file meant to be shared."""
+    numbers: dict[str, str] = {}
+    for e in entries:
+        if e.ref is not None:
+            e = e._replace(ref=numbers.setdefault(e.ref, f"media-{len(numbers) + 1}"))
+        yield e
+
+
 def write_vpdq_folder(entries: Iterable[Entry], folder: Path) -> int:
     """Each vPDQ entry as Meta's vPDQ text file (named by its ref, else by its position)."""
     from vigil.signals.vpdq import to_text, unpack

@@ -8,7 +8,8 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,14 @@ from vigil.store.db import Database, utcnow
 from vigil.store.models import ApiToken, Organisation, User
 
 SECTORS = ("hotline", "law_enforcement", "industry", "ngo")
+
+
+class IssuedToken(NamedTuple):
+    token: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None  # naive UTC; None: never
+
+
 ROLES = ("analyst", "supervisor", "admin")
 SCOPES = ("reports:read", "reports:write", "reports:classify", "reports:share", "hashes:check")
 ROLE_SCOPES = {
@@ -135,17 +144,31 @@ class Accounts:
     def create_token(
         self, email: str, scopes: list[str] | None = None, expires_days: int | None = None
     ) -> str:
-        scopes = scopes or list(SCOPES)
-        unknown = [s for s in scopes if s not in SCOPES]
+        """A new token (shown once; only its SHA-256 is kept). Default scopes: all the user's role
+        allows; asking for more is refused, not silently narrowed (a token that can do nothing)."""
+        return self.issue_token(email, scopes, expires_days).token
+
+    def issue_token(
+        self, email: str, scopes: list[str] | None = None, expires_days: int | None = None
+    ) -> IssuedToken:
+        unknown = [s for s in scopes or () if s not in SCOPES]
         if unknown:
             raise VigilError(f"unknown scope {unknown[0]!r}; scopes: {', '.join(SCOPES)}")
         if expires_days is not None and expires_days <= 0:
             raise VigilError("--expires must be a positive number of days")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.engine.begin() as conn:
-            user = conn.execute(select(User.id, User.org_id).where(User.email == email)).first()
+            user = conn.execute(select(User.id, User.org_id, User.role).where(User.email == email)).first()
             if user is None:
                 raise NotFoundError(f"no user {email!r}")
+            allowed = ROLE_SCOPES.get(user.role, frozenset())
+            beyond = [s for s in scopes or () if s not in allowed]
+            if beyond:
+                raise VigilError(
+                    f"--scope {beyond[0]}: a {user.role} may not have it; "
+                    f"a {user.role}'s scopes: {', '.join(s for s in SCOPES if s in allowed)}"
+                )
+            scopes = list(dict.fromkeys(scopes)) if scopes else [s for s in SCOPES if s in allowed]
             expires = utcnow() + timedelta(days=expires_days) if expires_days else None
             token_id = conn.execute(
                 insert(ApiToken).values(
@@ -164,15 +187,17 @@ class Accounts:
                 f"token:{token_id}",
                 {"user": email, "scopes": scopes},
             )
-        return token
+        return IssuedToken(token, tuple(scopes), expires)
 
     def revoke_token(self, token: str) -> None:
         with self.db.engine.begin() as conn:
             done = conn.execute(
-                update(ApiToken).where(ApiToken.token_hash == token_digest(token)).values(revoked_at=utcnow())
+                update(ApiToken)
+                .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
             ).rowcount
             if not done:
-                raise NotFoundError("no such token")
+                raise NotFoundError("no such token, or revoked already")
             append(conn, "admin-cli", None, "token.revoke", "token", {})
 
     def authenticate(self, token: str | None) -> Principal:

@@ -88,10 +88,13 @@ class HashsetRepository:
         path: Path | None = None,
         known: bool = False,
         progress: Callable[[int], None] | None = None,
+        allow_empty: bool = False,
     ) -> HashsetInfo:
         """Replace (or create) hash set `name` with `entries`, all in one transaction.
 
-        Any error while reading rolls everything back: the database is as it was before.
+        Any error while reading rolls everything back: the database is as it was before. A list
+        that yields no entry at all is an error unless `allow_empty`: a file of the wrong shape
+        (say, VICS whose `value` holds no media) must not silently replace a set with nothing.
         """
         if not name.strip():
             raise VigilError("--name must not be empty")
@@ -121,6 +124,12 @@ class HashsetRepository:
             first = next_id(conn)
             writer = EntryWriter(conn, set_id, category)
             count = writer.write(entries, progress)
+            if count == 0 and not allow_empty:
+                where = f"{path}: " if path else ""
+                raise VigilError(
+                    f"{where}no hash entries found, nothing imported into {name!r}; check the file and "
+                    "--format (use --allow-empty to make an empty set on purpose)"
+                )
             last = next_id(conn) - 1
             conn.execute(
                 update(Hashset)
