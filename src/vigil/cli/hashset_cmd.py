@@ -39,10 +39,12 @@ def import_(
     db: str = DB,
 ) -> None:
     """Import a hash list as a named hash set, in one transaction."""
+    from rich.markup import escape
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from vigil.classify import SCHEMES, normalise_label
     from vigil.hashsets import FORMATS, KNOWN_BY_DEFAULT, detect_format, read_entries
+    from vigil.safetext import visible
     from vigil.signals import get_signal
     from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
@@ -62,7 +64,8 @@ def import_(
         raise VigilError(f"--nsrl-delta {nsrl_delta}: no such file")
     entries = read_entries(path, fmt, blocks=True, signal=signal, scheme=scheme, delta=nsrl_delta)
     with progress_bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
-        task = bar.add_task(f"importing {path.name}", total=None)
+        shown = escape(visible(path.name))  # a file name is data, not Rich markup
+        task = bar.add_task(f"importing {shown}", total=None)
         info = repo.import_entries(
             name,
             entries,
@@ -71,7 +74,7 @@ def import_(
             category=normalise_label(category) if category else None,
             path=path,
             known=fmt in KNOWN_BY_DEFAULT if known is None else known,
-            progress=lambda n: bar.update(task, description=f"importing {path.name}: {n:,} entries"),
+            progress=lambda n: bar.update(task, description=f"importing {shown}: {n:,} entries"),
             allow_empty=allow_empty,
         )
     kind = "known-good hash set" if info.known else "hash set"
