@@ -198,3 +198,11 @@ def test_version():
 
     result = vigil("--version")
     assert result.returncode == 0 and result.stdout == f"vigil {__version__}\n"
+
+
+def test_hash_shows_file_names_escaped(tmp_path):
+    evil = tmp_path / "a\x1b[2Jb\nc.txt"
+    evil.write_bytes(b"x")
+    result = vigil("hash", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "a\\x1b[2Jb\\x0ac.txt  (text/plain, 1 bytes)" in result.stdout

@@ -31,10 +31,13 @@ def hash_files(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    # one block per file: hashes are never cut to fit a narrow terminal
+    from vigil.safetext import visible
+
+    # one block per file: hashes are never cut to fit a narrow terminal; paths keep their own escapes
+    # (`\\`, `\!`, `\xHH`) and control characters in them are shown escaped, never sent raw
     lines = []
     for r in rows:
-        lines.append(f"{r['path']}  ({r['type']}, {r['size']:,} bytes)")
+        lines.append(f"{visible(r['path'], backslash=False)}  ({r['type']}, {r['size']:,} bytes)")
         lines.extend(f"  {name:<7}{r[name]}" for name in ("md5", "sha1", "sha256") if r[name])
         if r["pdq"]:
             lines.append(f"  {'pdq':<7}{r['pdq']}  quality {r['pdq_quality']}")
