@@ -37,6 +37,7 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
         assert {k: item[k] for k in ("md5", "sha1", "sha256")} == digests(data), path
     assert set(items["a_exact.jpg"]) == {
         "path",
+        "location",
         "size",
         "type",
         "md5",
@@ -113,6 +114,8 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
         "deleted": 0,
         "duplicate_groups": 4,
         "disputed": 0,
+        "empty": 0,
+        "skipped": 0,
     }
     assert items["b_mirror.png"]["flags"] == ["altered-copy"]
 

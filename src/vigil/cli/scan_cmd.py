@@ -1,4 +1,7 @@
-"""`vigil scan PATH --case NAME [--json FILE] [--threshold N]`."""
+"""`vigil scan PATH --case NAME [--json FILE] [--csv FILE] [--html FILE] [--threshold N] ...`.
+
+Names on the terminal are data: printed as Rich `Text` (never markup), with control characters shown
+as escapes, and long paths folded between components (the files written carry every name in full)."""
 
 from __future__ import annotations
 
@@ -25,8 +28,19 @@ def scan(
     ),
     csv_out: Path = typer.Option(None, "--csv", help="Write one row per item as CSV to FILE."),
     html_out: Path = typer.Option(
-        None, "--html", help="Write a self-contained HTML report (thumbnails blurred) to FILE."
+        None, "--html", help="Write a self-contained HTML report (thumbnails blurred in their pixels)."
     ),
+    html_clear_thumbnails: bool = typer.Option(
+        False,
+        "--html-clear-thumbnails",
+        help="Embed clear thumbnails in the HTML report (blurred on screen until clicked); the file then "
+        "holds the pictures.",
+    ),
+    allow_no_sets: bool = typer.Option(
+        False, "--allow-no-sets", help="Scan even with no enabled hash set (it only hashes and groups)."
+    ),
+    examiner: str = typer.Option(None, "--examiner", help="Examiner's name, recorded with the case."),
+    reference: str = typer.Option(None, "--reference", help="Case reference, recorded with the case."),
     db: str = DB,
 ) -> None:
     """Hash every file (archives, disk images, videos, hidden images included), match against the hash
@@ -44,7 +58,7 @@ def scan(
     for option, out in (("--json", json_out), ("--csv", csv_out), ("--html", html_out)):
         if out is not None and out.is_dir():
             raise VigilError(f"{option} {out}: is a folder; give a file path")
-    database = open_database(db)
+    database = open_database(db, create=False)
     with progress_bar("hashing", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("hashing", total=None)
         result = run_scan(
@@ -56,10 +70,13 @@ def scan(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             resume=resume,
             dask=dask,
+            allow_no_sets=allow_no_sets,
+            examiner=examiner,
+            reference=reference,
         )
     report = result.report()
-    write_outputs(report, path, json_out, csv_out, html_out)
-    _print_summary(Console(), report)
+    write_outputs(report, path, json_out, csv_out, html_out, html_clear_thumbnails)
+    print_summary(Console(), report)
 
 
 SHOWN = 50  # rows of each table on the terminal; the files written have them all
@@ -74,13 +91,15 @@ def write_json(report: dict, fh) -> None:
     fh.write("\n ]\n}\n")
 
 
-def write_outputs(report: dict, evidence: Path, json_out, csv_out, html_out) -> None:
+def write_outputs(
+    report: dict, evidence: Path, json_out, csv_out, html_out, clear_thumbnails: bool = False
+) -> None:
     from vigil.scan.reporting import html_report, write_csv
 
     outputs = (
         ("--json", json_out, lambda fh: write_json(report, fh)),
         ("--csv", csv_out, lambda fh: write_csv(report, fh)),
-        ("--html", html_out, lambda fh: fh.write(html_report(report, evidence))),
+        ("--html", html_out, lambda fh: fh.write(html_report(report, evidence, clear_thumbnails))),
     )
     for option, out, write in outputs:
         if out is None:
@@ -92,30 +111,51 @@ def write_outputs(report: dict, evidence: Path, json_out, csv_out, html_out) -> 
             raise VigilError(f"{option} {out}: cannot write: {exc.strerror}") from None
 
 
-def _print_summary(console, report: dict) -> None:
+def print_summary(console, report: dict) -> None:
+    """The summary table, then the hits, the files that could not be read and the entries skipped:
+    each path on its own lines (folded between components, never inside a name that fits), what was
+    found about it on the next."""
     from rich.table import Table
+    from rich.text import Text
+
+    from vigil.safetext import visible
 
     summary = report["summary"]
-    table = Table(title=f"case {report['case']}", box=None, show_header=False)
+    table = Table(title=Text(f"case {visible(report['case'])}"), box=None, show_header=False)
     for key, value in summary.items():
         table.add_row(key.replace("_", " "), f"{value:,}")
     console.print(table)
     hits = [it for it in report["items"] if it["matches"]]
-    if hits:
-        t = Table("path", "hash set", "signal", "distance", "category", title="known material", box=None)
-        t.columns[0].overflow = "fold"
-        for it in hits[:SHOWN]:
-            m = it["matches"][0]
-            t.add_row(it["path"], m["hashset"], m["signal"], str(m["distance"]), m["category"] or "")
-        console.print(t)
-        if len(hits) > SHOWN:
-            console.print(f"... and {len(hits) - SHOWN:,} more (all in --json, --csv and --html)")
+    _listing(console, "known material", "closest match shown", hits, _match_line)
     errors = [it for it in report["items"] if it["error"]]
-    if errors:
-        t = Table("path", "error", title="could not be read", box=None)
-        t.columns[0].overflow = "fold"
-        for it in errors[:SHOWN]:
-            t.add_row(it["path"], it["error"])
-        console.print(t)
-        if len(errors) > SHOWN:
-            console.print(f"... and {len(errors) - SHOWN:,} more (all in --json, --csv and --html)")
+    _listing(console, "could not be read", None, errors, lambda it: visible(it["error"]))
+    skipped = report.get("skipped") or []
+    _listing(console, "not examined (skipped)", None, skipped, lambda it: visible(it["reason"]))
+
+
+def _match_line(it: dict) -> str:
+    from vigil.safetext import visible
+
+    m = it["matches"][0]
+    more = len(it["matches"]) - 1
+    parts = [visible(m["hashset"]), m["signal"], f"distance {m['distance']}", visible(m["category"] or "")]
+    line = ", ".join(p for p in parts if p)
+    return line + (f" (+{more} more: other sets or signals that list it)" if more else "")
+
+
+def _listing(console, title: str, note: str | None, rows: list[dict], detail) -> None:
+    from rich.text import Text
+
+    from vigil.scan.locations import fold, shown
+
+    if not rows:
+        return
+    what = f"{len(rows):,} " + ("entry" if len(rows) == 1 else "entries")
+    head = f"{title}: {what}" + (f" ({note})" if note else "")
+    console.print(Text(head, style="bold"))
+    for it in rows[:SHOWN]:
+        for line in fold(shown(it["path"]), console.width - 2):
+            console.print(Text("  " + line), overflow="fold", no_wrap=True, crop=False)
+        console.print(Text("      " + detail(it)), overflow="fold")
+    if len(rows) > SHOWN:
+        console.print(Text(f"... and {len(rows) - SHOWN:,} more (all in --json, --csv and --html)"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from vigil.hashsets import Entry
 from vigil.media.sniff import is_image, is_video
 from vigil.scan.hashing import Item
+from vigil.scan.locations import segment
 from vigil.scan.pipeline import Progress, default_workers, hash_evidence
 from vigil.signals.pdq import PdqSignal
 from vigil.signals.vpdq import pack
@@ -37,7 +38,7 @@ def hash_paths(
     items: list[Item] = []
     for path in paths:
         found = hash_evidence(path, workers or default_workers(), progress)
-        prefix = f"{path.name}/" if path.is_dir() else ""
+        prefix = f"{segment(path.name)}/" if path.is_dir() else ""
         for it in found:
             it.path = prefix + it.path
         items.extend(found)

@@ -19,6 +19,7 @@ from vigil.media import carving, containers
 from vigil.media.images import DecodeError, decode_luma
 from vigil.media.sniff import HEAD_BYTES, is_archive, is_image, is_video, sniff
 from vigil.media.video import VideoError, vpdq_hash
+from vigil.scan import locations
 from vigil.signals.crypto import CHUNK, MultiDigest, digest_bytes
 from vigil.signals.pdq import pdq_from_luma
 from vigil.signals.vpdq import VpdqFrame, pack, unpack
@@ -64,8 +65,11 @@ class Item:
 
     def report(self) -> dict:
         """The item as the case JSON shows it (key order as documented)."""
+        out = self.hashes()
         return {
-            **self.hashes(),
+            "path": out.pop("path"),
+            "location": locations.location(self.path),
+            **out,
             "matches": self.matches,
             "duplicate_group": self.duplicate_group,
             "error": self.error,
@@ -80,7 +84,7 @@ class Item:
         """Everything the scan found, for the case store (a resumed scan reloads it)."""
         out = {**self.report(), "dihedral": list(self.dihedral)}
         out["vpdq"] = pack(self.vpdq).hex() if self.vpdq else None
-        for key in ("disputed", "vpdq_frames"):
+        for key in ("location", "disputed", "vpdq_frames"):
             del out[key]
         return out
 
@@ -111,7 +115,9 @@ FLAGS = {
     "thumbnail-differs": "the photo's EXIF thumbnail shows a different picture (edited or swapped)",
     "altered-copy": "a near match to known material: an altered copy (distance in the match)",
     "deleted": "a deleted file the file system still lists",
+    "empty": "an empty file (0 bytes): nothing to compare with its name",
 }
+EMPTY_TYPE = "inode/x-empty"  # as file(1) --mime-type names an empty file
 
 
 def _set_digests(item: Item, digests: dict[str, bytes], known: Known | None) -> None:
@@ -193,7 +199,7 @@ class Hasher:
         if is_archive(item.type):
             items.extend(self._members(io.BytesIO(data), item, depth))
         for child in carving.carve(data, item) if depth < self.limits.max_depth else ():
-            found = self.data(child.data, f"{path}{containers.SEPARATOR}{child.name}", depth + 1)
+            found = self.data(child.data, locations.join(path, child.name), depth + 1)
             for name in child.flags:
                 found[0].flag(name)
             items.extend(found)
@@ -203,6 +209,10 @@ class Hasher:
     def _decode(self, item: Item, source: bytes | str) -> None:
         """What the content says beyond its digests: name check, PDQ of an image, vPDQ of a video
         (`source` is the bytes, or the path of a file too large to hold)."""
+        if item.size == 0:  # no content: not an extension mismatch, nothing to decode
+            item.type = EMPTY_TYPE
+            item.flag("empty")
+            return
         carving.check_extension(item)
         if is_image(item.type):
             _add_pdq(item, source, self.dihedral)
@@ -225,8 +235,9 @@ class Hasher:
             return []
         out: list[Item] = []
         try:
-            for member in containers.members(source, archive.type, archive.path, self._budget):
-                logical = f"{archive.path}{containers.SEPARATOR}{member.name}"
+            name = locations.basename(archive.path)
+            for member in containers.members(source, archive.type, name, self._budget):
+                logical = locations.join(archive.path, member.name)
                 if member.encrypted:
                     archive.flag("encrypted")
                 if member.error:

@@ -12,14 +12,18 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+from vigil import __version__
+from vigil.errors import VigilError
 from vigil.scan.grouping import assign_duplicate_groups
-from vigil.scan.hashing import Item
+from vigil.scan.hashing import Item, Limits
 from vigil.scan.matching import NEAR_SIGNALS, match_items
 from vigil.scan.tasks import KnownSets, Task, do_task, do_tasks, list_tasks
+from vigil.signals import vpdq
 from vigil.signals.pdq import PdqSignal
 from vigil.store import Database
 from vigil.store.cases import CaseRepository
@@ -34,12 +38,20 @@ COMMIT_TASKS = 1000
 DASK_BATCH = 64
 
 
+def is_hidden(flags: Iterable[str]) -> bool:
+    """Content hidden from a look at the names: misnamed, appended, carved, swapped thumbnail. The
+    summary's `hidden` and the HTML report's hidden section count the same items by this test."""
+    return not HIDDEN_FLAGS.isdisjoint(flags)
+
+
 @dataclass
 class CaseResult:
     case: str
     source: str
     items: list[Item]
     duplicate_groups: int
+    skipped: list[dict] = field(default_factory=list)  # [{"path", "reason"}]: entries not examined
+    provenance: dict = field(default_factory=dict)  # what was searched with (see scan_provenance)
 
     def summary(self) -> dict:
         return {
@@ -54,18 +66,22 @@ class CaseResult:
             "matched_near": sum(
                 1 for it in self.items if it.matches and all(m["signal"] in NEAR_SIGNALS for m in it.matches)
             ),
-            "hidden": sum(1 for it in self.items if HIDDEN_FLAGS & set(it.flags)),
+            "hidden": sum(1 for it in self.items if is_hidden(it.flags)),
             "encrypted": sum(1 for it in self.items if "encrypted" in it.flags),
             "deleted": sum(1 for it in self.items if "deleted" in it.flags),
             "duplicate_groups": self.duplicate_groups,
             "disputed": sum(1 for it in self.items if it.disputed),
+            "empty": sum(1 for it in self.items if "empty" in it.flags),
+            "skipped": len(self.skipped),
         }
 
     def report(self) -> dict:
         return {
             "case": self.case,
             "source": self.source,
+            "scan": self.provenance,
             "summary": self.summary(),
+            "skipped": self.skipped,
             "items": [it.report() for it in self.items],
         }
 
@@ -112,9 +128,11 @@ def hash_evidence(
     progress: Progress | None = None,
     known: KnownSets = (),
     dask: str | None = None,
+    skipped: list[tuple[str, str]] | None = None,
 ) -> list[Item]:
-    """Every item under `root`, without a case store (for `vigil hashset add-files` and tests)."""
-    tasks = list_tasks(root)
+    """Every item under `root`, without a case store (for `vigil hashset add-files` and tests);
+    entries not examined go to `skipped`."""
+    tasks = list_tasks(root, skipped)
     results = _results(tasks, known, workers, dask)
     items = [Item.from_state(s) for _, states in _counted(results, len(tasks), 0, progress) for s in states]
     return sorted(items, key=lambda it: it.path)
@@ -130,6 +148,58 @@ def _counted(results: Iterable, total: int, done: int, progress: Progress | None
         yield result
 
 
+def iso_utc(moment: datetime) -> str:
+    """A naive-UTC or aware time as ISO 8601 UTC with a Z, to the second."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+def hashsets_used(db: Database) -> list[dict]:
+    """The enabled hash sets a scan searches with (known-good ones say so), as the case records them:
+    name, version, format, entries and the SHA-256 of the file each was imported from."""
+    return [
+        {
+            "name": s.name,
+            "version": s.version,
+            "format": s.format,
+            "entries": s.entries,
+            "file_sha256": s.file_sha256,
+            "imported_at": s.imported_at + "Z",
+            "source": s.source,
+            "known": s.known,
+        }
+        for s in HashsetRepository(db).list()
+        if s.enabled
+    ]
+
+
+def scan_provenance(
+    sets: list[dict], threshold: int, options: dict, examiner: str | None, reference: str | None
+) -> dict:
+    """What a case was searched with: Vigil's version, the hash sets, thresholds, guards, options and
+    who ran it (times are added when the scan starts and ends)."""
+    limits = Limits()
+    return {
+        "vigil_version": __version__,
+        "started_at": None,
+        "finished_at": None,
+        "examiner": examiner,
+        "reference": reference,
+        "hashsets": sets,
+        "thresholds": {
+            "pdq_distance": threshold,
+            "pdq_min_quality": PdqSignal.min_quality,
+            "vpdq_frame_distance": vpdq.FRAME_DISTANCE,
+            "vpdq_min_quality": vpdq.MIN_QUALITY,
+            "vpdq_match_percent": vpdq.QUERY_MATCH_PERCENT,
+        },
+        "limits": {"max_depth": limits.max_depth, "max_expanded_bytes": limits.max_expanded_bytes},
+        "options": options,
+        "symlinks": "not followed (listed in skipped)",
+    }
+
+
 def run_scan(
     db: Database,
     root: Path,
@@ -139,12 +209,30 @@ def run_scan(
     progress: Progress | None = None,
     resume: bool = False,
     dask: str | None = None,
+    *,
+    allow_no_sets: bool = False,
+    examiner: str | None = None,
+    reference: str | None = None,
 ) -> CaseResult:
+    """Scan `root` as `case`. With no enabled hash set to match against the scan is an error (it
+    could only say "matched 0"), unless `allow_no_sets` asks for a scan that only hashes."""
+    sets = hashsets_used(db)
+    if not allow_no_sets and not any(not s["known"] for s in sets):
+        raise VigilError(
+            "no enabled hash set to match against: a scan would report 0 matches whatever the evidence "
+            "holds; import one (`vigil hashset import`), enable one (`vigil hashset enable NAME`), "
+            "or pass --allow-no-sets for a scan that only hashes"
+        )
+    options = {"workers": workers or default_workers(), "resume": resume, "dask": dask}
+    options["allow_no_sets"] = allow_no_sets
+    provenance = scan_provenance(sets, threshold, options, examiner, reference)
     source = str(root.resolve())
     known = tuple((name, str(folder)) for name, folder, _ in SetIndexStore(db).sets(known=True))
     runs = ScanRunRepository(db)
     run_id, done = runs.start(case, source, resume)
-    tasks = list_tasks(root)
+    provenance["started_at"] = iso_utc(runs.started_at(run_id))
+    skipped: list[tuple[str, str]] = []
+    tasks = list_tasks(root, skipped)
     pending = [t for t in tasks if t.key not in done]
     results = _results(pending, known, workers or default_workers(), dask)
     buffer: list[tuple[str, list[dict]]] = []
@@ -158,7 +246,23 @@ def run_scan(
     items = sorted((Item.from_state(s) for s in runs.items(run_id)), key=lambda it: it.path)
     match_items(HashsetRepository(db), items, threshold)
     groups = assign_duplicate_groups(items, threshold)
-    result = CaseResult(case=case, source=source, items=items, duplicate_groups=groups)
-    CaseRepository(db).save(case, source, threshold, result.summary(), [it.report() for it in items])
+    provenance["finished_at"] = iso_utc(datetime.now(UTC))
+    result = CaseResult(
+        case=case,
+        source=source,
+        items=items,
+        duplicate_groups=groups,
+        skipped=[{"path": path, "reason": reason} for path, reason in skipped],
+        provenance=provenance,
+    )
+    CaseRepository(db).save(
+        case,
+        source,
+        threshold,
+        result.summary(),
+        [it.report() for it in items],
+        provenance=provenance,
+        skipped=result.skipped,
+    )
     runs.finish(run_id)
     return result

@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 from vigil.index.exact import ExactSegment
 from vigil.media import diskimage
-from vigil.media.containers import SEPARATOR
 from vigil.scan.hashing import IN_MEMORY_BYTES, Hasher, Item
-from vigil.scan.walk import evidence_files
+from vigil.scan.locations import join
+from vigil.scan.walk import Skipped, evidence_files
 
 KnownSets = tuple[tuple[str, str], ...]  # (set name, segment folder) of each known-good set
 
@@ -41,10 +41,11 @@ def is_disk_image(fs_path: str) -> bool:
         return False
 
 
-def list_tasks(root: Path) -> list[Task]:
-    """Every task under `root`, in key order; disk images expand into their files."""
+def list_tasks(root: Path, skipped: Skipped | None = None) -> list[Task]:
+    """Every task under `root`, in key order; disk images expand into their files. Entries that are
+    not examined (links, pipes, devices, unreadable folders) go to `skipped` with the reason."""
     tasks: list[Task] = []
-    for fs_path, logical in evidence_files(root):
+    for fs_path, logical in evidence_files(root, skipped):
         tasks.append(Task(logical, fs_path))
         if is_disk_image(fs_path):
             try:
@@ -52,7 +53,7 @@ def list_tasks(root: Path) -> list[Task]:
             except diskimage.DiskImageError:
                 continue  # hashed as a plain file; its item says it is not a readable image
             for f in files:
-                tasks.append(Task(f"{logical}{SEPARATOR}{f.path}", fs_path, f.inode, f.offset, f.deleted))
+                tasks.append(Task(join(logical, f.path), fs_path, f.inode, f.offset, f.deleted))
     return sorted(tasks, key=lambda t: t.key)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import column, delete, insert, select, table, update
 
 from vigil.store.db import Database, utcnow
 from vigil.store.models import Case, CaseItem
@@ -26,11 +26,26 @@ _COLUMNS = (
 )
 
 
+# Columns added by migration 0009, addressed here without the ORM model (store/models.py is shared).
+_EXTRA = table("cases", column("id"), column("provenance"), column("skipped"))
+
+
 class CaseRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def save(self, name: str, source: str, threshold: int, summary: dict, items: list[dict]) -> int:
+    def save(
+        self,
+        name: str,
+        source: str,
+        threshold: int,
+        summary: dict,
+        items: list[dict],
+        provenance: dict | None = None,
+        skipped: list[dict] | None = None,
+    ) -> int:
+        """Replace the case `name`; `provenance` says what it was searched with, `skipped` what was
+        not examined ({"path", "reason"})."""
         now = utcnow()
         with self.db.engine.begin() as conn:
             conn.execute(delete(Case).where(Case.name == name))  # items go by ON DELETE CASCADE
@@ -39,6 +54,11 @@ class CaseRepository:
                     name=name, source=source, threshold=threshold, scanned_at=now, summary=json.dumps(summary)
                 )
             ).inserted_primary_key[0]
+            conn.execute(
+                update(_EXTRA)
+                .where(_EXTRA.c.id == case_id)
+                .values(provenance=json.dumps(provenance or {}), skipped=json.dumps(skipped or []))
+            )
             if items:
                 conn.execute(
                     insert(CaseItem),
@@ -59,6 +79,7 @@ class CaseRepository:
             case = conn.execute(select(Case.__table__).where(Case.name == name)).first()
             if case is None:
                 return None
+            extra = conn.execute(select(_EXTRA).where(_EXTRA.c.id == case.id)).one()
             rows = conn.execute(
                 select(CaseItem.__table__).where(CaseItem.case_id == case.id).order_by(CaseItem.path)
             ).all()
@@ -68,4 +89,11 @@ class CaseRepository:
             item["matches"] = json.loads(r.matches)
             item["flags"] = json.loads(r.flags or "[]")
             items.append(item)
-        return {"case": case.name, "source": case.source, "summary": json.loads(case.summary), "items": items}
+        return {
+            "case": case.name,
+            "source": case.source,
+            "scan": json.loads(extra.provenance or "{}"),  # {} for a case scanned before 0009
+            "summary": json.loads(case.summary),
+            "skipped": json.loads(extra.skipped or "[]"),
+            "items": items,
+        }

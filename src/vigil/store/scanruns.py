@@ -42,6 +42,11 @@ class ScanRunRepository:
             ).inserted_primary_key[0]
             return run_id, set()
 
+    def started_at(self, run_id: int):
+        """When the run began (a resumed run keeps the time of its first start), naive UTC."""
+        with self.db.engine.connect() as conn:
+            return conn.execute(select(ScanRun.started_at).where(ScanRun.id == run_id)).scalar_one()
+
     def record(self, run_id: int, done: Iterable[tuple[str, list[dict]]]) -> None:
         """Store finished tasks, all in one transaction."""
         rows = [{"run_id": run_id, "key": key, "items": json.dumps(items)} for key, items in done]

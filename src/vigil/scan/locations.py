@@ -1,0 +1,167 @@
+"""Where an item is: a list of components, and the `path` string that shows them joined by `!`.
+
+A file inside a container is `archive.zip!member/path`; a file inside a disk image `usb.dd!p1/x.jpg`;
+a carved one `photo.jpg!exif-thumbnail.jpg`. Each component is a name as the evidence spells it —
+which may itself hold `!`, `\\` or bytes that are not UTF-8 (a Linux name is any bytes but `/` and
+NUL). So that every location reads back to exactly one file, a component is written with a small
+reversible escape:
+
+- in a component (the case JSON's `location` list): `\\` is `\\\\`, and a byte that is not part of
+  valid UTF-8 is `\\xHH` (HH is 80-ff); everything else is the name's own characters;
+- in `path`, components are joined by `!` and a `!` inside a name is `\\!`.
+
+So a name without `!`, `\\` or undecodable bytes reads the same in both, and old scripts that split
+`path` on `!` keep working for them. `names()` and `split()` turn either form back into the exact
+names (undecodable bytes as Python's surrogateescape code points, which `os.fsencode` turns back into
+the original bytes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from vigil.media.containers import SEPARATOR
+from vigil.safetext import visible
+
+_BACKSLASH = "\\"
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    if 0xD800 <= code <= 0xDFFF:  # any other lone surrogate (not from a file system)
+        return f"\\u{code:04x}"
+    return ch
+
+
+def component(name: str) -> str:
+    """A name as a `location` component: `\\` doubled, undecodable bytes as `\\xHH`."""
+    if _BACKSLASH in name:
+        name = name.replace(_BACKSLASH, _BACKSLASH * 2)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(_escape_char(ch) for ch in name)
+    return name
+
+
+def segment(name: str) -> str:
+    """A name as a segment of `path`: a component with `!` escaped too."""
+    text = component(name)
+    return text.replace(SEPARATOR, _BACKSLASH + SEPARATOR) if SEPARATOR in text else text
+
+
+def join(parent: str, name: str) -> str:
+    """The path of `name` inside the item at `parent`."""
+    return f"{parent}{SEPARATOR}{segment(name)}"
+
+
+def _unescape(text: str, stop: str | None) -> list[str]:
+    """Decode escapes; when `stop` is given, split on it where it is not escaped."""
+    parts: list[str] = []
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == _BACKSLASH and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt == "x" and _is_hex(text[i + 2 : i + 4], 2):
+                byte = int(text[i + 2 : i + 4], 16)
+                out.append(chr(0xDC00 + byte) if byte >= 0x80 else chr(byte))
+                i += 4
+                continue
+            if nxt == "u" and _is_hex(text[i + 2 : i + 6], 4):
+                out.append(chr(int(text[i + 2 : i + 6], 16)))
+                i += 6
+                continue
+            out.append(nxt)  # `\\`, `\!` (and, leniently, any other escaped character)
+            i += 2
+            continue
+        if stop is not None and ch == stop:
+            parts.append("".join(out))
+            out = []
+        else:
+            out.append(ch)
+        i += 1
+    parts.append("".join(out))
+    return parts
+
+
+def _is_hex(text: str, width: int) -> bool:
+    return len(text) == width and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def name_of(text: str) -> str:
+    """The exact name a `location` component stands for."""
+    return text if _BACKSLASH not in text else _unescape(text, None)[0]
+
+
+def split(path: str) -> list[str]:
+    """The exact names of the components of `path`."""
+    if _BACKSLASH not in path:
+        return path.split(SEPARATOR)
+    return _unescape(path, SEPARATOR)
+
+
+def location(path: str) -> list[str]:
+    """`path` as the case JSON's `location` list (escaped components, no `!` escaping)."""
+    if _BACKSLASH not in path:
+        return path.split(SEPARATOR)
+    return [component(name) for name in split(path)]
+
+
+def names(where: str | Sequence[str]) -> list[str]:
+    """The exact names of a location given as a `path` string or as a `location` list."""
+    if isinstance(where, str):
+        return split(where)
+    return [name_of(c) for c in where]
+
+
+def path_of(names_: Sequence[str]) -> str:
+    """The `path` of a list of exact names."""
+    return SEPARATOR.join(segment(n) for n in names_)
+
+
+def basename(path: str) -> str:
+    """The exact file name of the last component (what a lone compressed file's member is named by)."""
+    return split(path)[-1].rsplit("/", 1)[-1]
+
+
+def shown(path: str) -> str:
+    """`path` for a terminal or a log line: the same text, with controls, bidi overrides, odd spaces
+    and undecodable bytes shown as backslash escapes (vigil.safetext.visible) so nothing acts on the
+    terminal; a path of printable names is shown exactly as it is."""
+    if path.isprintable():
+        return path
+    return SEPARATOR.join(segment_shown(n) for n in split(path))
+
+
+def segment_shown(name: str) -> str:
+    text = visible(name)
+    return text.replace(SEPARATOR, _BACKSLASH + SEPARATOR) if SEPARATOR in text else text
+
+
+_BREAK = re.compile(r"(?<=/)|(?<=[^\\]!)")
+
+
+def fold(text: str, width: int) -> list[str]:
+    """`text` (a shown path) in lines of at most `width`, broken after a `/` or a `!` — between path
+    components, never inside a name unless one name alone is longer than a line."""
+    width = max(width, 8)
+    lines: list[str] = []
+    line = ""
+    for part in _BREAK.split(text):
+        if len(line) + len(part) <= width:
+            line += part
+            continue
+        if line:
+            lines.append(line)
+        while len(part) > width:  # one name longer than the line: cut it (nothing else to do)
+            lines.append(part[:width])
+            part = part[width:]
+        line = part
+    if line or not lines:
+        lines.append(line)
+    return lines
