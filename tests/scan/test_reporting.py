@@ -21,7 +21,8 @@ def test_csv_and_html_reports(tmp_path, evidence):
 
     text = out["csv"].read_text()
     comments = [line for line in text.splitlines() if line.startswith("#")]
-    assert comments[0] == "# case: r" and any(line.startswith("# hashset: hotline version 1") for line in comments)
+    assert comments[0] == "# case: r"
+    assert any(line.startswith("# hashset: hotline version 1") for line in comments)
     rows = list(csv.DictReader(io.StringIO(text[text.index("\npath,") + 1 :], newline="")))
     assert [r["path"] for r in rows] == [it["path"] for it in report["items"]]
     by_path = {r["path"]: r for r in rows}

@@ -21,22 +21,37 @@ def export(
     db: str = DB,
 ) -> None:
     """Write a case as VICS #Cases JSON (one Media per MD5, with MediaFiles paths) for Griffeye,
-    AXIOM, IPED and other VICS tools."""
+    AXIOM, IPED and other VICS tools. The case object also carries `VigilScan`: what the case was
+    searched with (Vigil version, times, hash sets with version and file SHA-256, thresholds, options,
+    examiner, reference) and `VigilSkipped`, the entries not examined."""
+    import io
+    import json
+
     from vigil.hashsets.writers import write_vics_case
     from vigil.store import open_database
     from vigil.store.cases import CaseRepository
 
     if fmt != "vics":
         raise VigilError(f"--format must be vics, got {fmt!r}")
-    case = CaseRepository(open_database(db)).load(name)
+    case = CaseRepository(open_database(db, create=False)).load(name)
     if case is None:
         raise NotFoundError(f"no case named {name!r}")
+    buf = io.StringIO()
+    write_vics_case(case["case"], case["source"], case["items"], buf)
+    doc = json.loads(buf.getvalue())
+    scan = case.get("scan") or {}
+    for entry in doc.get("value", []):
+        if scan.get("vigil_version"):
+            entry["SourceApplicationVersion"] = scan["vigil_version"]
+        entry["VigilScan"] = scan
+        entry["VigilSkipped"] = case.get("skipped") or []
     try:
         out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     except OSError as exc:
         raise VigilError(f"--output {output}: cannot write: {exc.strerror}") from None
     try:
-        write_vics_case(case["case"], case["source"], case["items"], out)
+        json.dump(doc, out, indent=1)
+        out.write("\n")
     finally:
         if output:
             out.close()
