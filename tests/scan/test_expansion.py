@@ -92,3 +92,32 @@ def test_corrupt_member_does_not_stop_the_rest():
     broken = data[:40] + bytes(len(data) - 80) + data[-40:]
     items = Hasher().data(broken, "c.7z")
     assert items[0].path == "c.7z" and (items[0].error or all(it.error for it in items[1:]))
+
+
+def test_reading_back_for_thumbnails_keeps_the_guards(tmp_path, pictures):
+    """Item 19: read_logical (thumbnails) opens containers under the scan's depth and size guards."""
+    from vigil.scan.locate import read_logical
+
+    photo = image_bytes(pictures[0], "JPEG")
+    deep = photo
+    names = ["p.jpg"]
+    for level in range(4):
+        deep = zipped(names[0], deep)
+        names.insert(0, f"l{level}.zip")
+    (tmp_path / "deep.zip").write_bytes(deep)
+    location = ["deep.zip", *names[1:]]
+    assert len(location) == 5  # four containers to open
+    assert read_logical(tmp_path, location) == photo
+    assert read_logical(tmp_path, location, Limits(max_depth=3)) is None
+    assert read_logical(tmp_path, location, Limits(max_depth=4)) == photo
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a_zeros.bin", bytes(50 << 20))  # read on the way to the picture
+        z.writestr("b.jpg", photo)
+    (tmp_path / "bomb.zip").write_bytes(buf.getvalue())
+    assert read_logical(tmp_path, ["bomb.zip", "b.jpg"], Limits(max_expanded_bytes=10 << 20)) is None
+    assert read_logical(tmp_path, ["bomb.zip", "b.jpg"]) == photo
+    # the scan stops at the same place, so the report has no thumbnail the scan did not reach
+    items = Hasher(limits=Limits(max_expanded_bytes=10 << 20)).data(buf.getvalue(), "bomb.zip")
+    assert [it.path for it in items] == ["bomb.zip"]
