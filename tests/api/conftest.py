@@ -52,14 +52,12 @@ def db_url(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(db_url):
-    os.environ["VIGIL_PUBLIC_RATE"] = "3/60"
-    return create_app(db_url, public_org="public-desk")
+    Accounts(open_database(db_url)).create_org("public-desk", "hotline", "NL")
+    return create_app(db_url, public_org="public-desk", public_rate="3/60")
 
 
 @pytest.fixture(scope="session")
 def client(app, db_url):
-    accounts = Accounts(open_database(db_url))
-    accounts.create_org("public-desk", "hotline", "NL")
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

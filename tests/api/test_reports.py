@@ -51,7 +51,9 @@ def test_bad_reports_are_problems_naming_the_field(client, make_org):
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     fields = {e["field"] for e in r.json()["errors"]}
     assert fields == {"/files/0/hashes/md5", "/incident/type", "/"}
-    assert client.post("/v1/reports", content=b"{nope", headers=org.h()).status_code == 422
+    malformed = client.post("/v1/reports", content=b"{nope", headers=org.h())  # not JSON: 400, not 422
+    assert malformed.status_code == 400 and malformed.headers["content-type"] == "application/problem+json"
+    assert malformed.json()["errors"][0]["field"] == "/"
     batch = {"reports": [example(0), bad]}
     r = client.post("/v1/reports", json=batch, headers=org.h())
     assert r.status_code == 422 and "/reports/1/files/0/hashes/md5" in {

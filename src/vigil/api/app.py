@@ -5,23 +5,25 @@ No `from __future__ import annotations` here: FastAPI reads the route annotation
 import copy
 import json
 import os
-import threading
-import time
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from vigil.api.problems import install, problem
+from vigil.api import docs
+from vigil.api.guard import AccessLog, BodyGuard, limits_from_env
+from vigil.api.problems import BadRequest, install, problem
+from vigil.api.ratelimit import LimiterUnavailable, PublicRateLimit
+from vigil.errors import NotFoundError, VigilError
 from vigil.reports import classification, template
 from vigil.reports.accounts import Accounts, Principal
 from vigil.reports.hashcheck import MAX_HASHES, HashChecker
 from vigil.reports.priority import load_rules
-from vigil.reports.service import Forbidden, InvalidInput, ReportService
+from vigil.reports.service import MAX_BATCH, Forbidden, InvalidInput, ReportService
 from vigil.store import open_database
 
-MAX_BATCH = 1000
 MAX_FILES = 10_000  # as the template allows
 ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a report id")]  # ids are 32-bit on PostgreSQL
 
@@ -89,43 +91,52 @@ def _openapi_report_body() -> dict:
     }
 
 
-class RateLimit:
-    """A token bucket per client address (the public form): `rate` requests per `per` seconds."""
-
-    def __init__(self, rate: int, per: float):
-        self.rate, self.per, self.buckets, self.lock = rate, per, {}, threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            tokens, last = self.buckets.get(key, (self.rate, now))
-            tokens = min(self.rate, tokens + (now - last) * self.rate / self.per)
-            if tokens < 1:
-                self.buckets[key] = (tokens, now)
-                return False
-            self.buckets[key] = (tokens - 1, now)
-            return True
+def public_org_id(accounts: Accounts, name: str) -> int:
+    """The organisation receiving public reports; a VigilError (refuse to start) when there is none."""
+    try:
+        return accounts.org_id(name)
+    except NotFoundError:
+        raise VigilError(
+            f"--public-org: no organisation named {name[:100]!r}; create it first "
+            f"(vigil admin org-create NAME --sector hotline --country CC) or fix the name"
+        ) from None
 
 
 def create_app(
-    db: str | None = None, public_org: str | None = None, priority_rules: str | None = None
+    db: str | None = None,
+    public_org: str | None = None,
+    priority_rules: str | None = None,
+    public_rate: str | None = None,
+    redis_url: str | None = None,
 ) -> FastAPI:
-    """The app over database `db` (default VIGIL_DB); anonymous public reports go to `public_org`."""
+    """The app over database `db` (default VIGIL_DB); anonymous public reports go to `public_org`
+    (VIGIL_PUBLIC_ORG), which must exist, at most `public_rate` (VIGIL_PUBLIC_RATE, `N/SECONDS`) per
+    address, counted in Redis when `redis_url` (VIGIL_REDIS_URL) is given. Body limits:
+    VIGIL_MAX_BODY and VIGIL_MAX_PUBLIC_BODY. Configuration errors are VigilErrors."""
     database = open_database(db or os.environ.get("VIGIL_DB"))
     accounts = Accounts(database)
     service = ReportService(
         database, HashChecker(database), load_rules(priority_rules) if priority_rules else ()
     )
     public_org = public_org or os.environ.get("VIGIL_PUBLIC_ORG")
-    rate, _, per = (os.environ.get("VIGIL_PUBLIC_RATE") or "10/60").partition("/")
-    limiter = RateLimit(int(rate), float(per or 60))
+    public_id = public_org_id(accounts, public_org) if public_org else None
+    limiter = PublicRateLimit(
+        public_rate or os.environ.get("VIGIL_PUBLIC_RATE"), redis_url or os.environ.get("VIGIL_REDIS_URL")
+    )
+    max_body, max_public_body = limits_from_env()
     app = FastAPI(
         title="Vigil",
         version="1.0",
         description="Hash check and report service for child-protection hotlines, police and platforms. "
         "Reports carry hashes and metadata, never content. Errors are application/problem+json.",
+        docs_url=None,
+        redoc_url=None,
     )
+    app.state.service, app.state.limiter = service, limiter
     install(app)
+    docs.install(app)
+    app.add_middleware(BodyGuard, max_body=max_body, max_public_body=max_public_body)
+    app.add_middleware(AccessLog)
     bearer = HTTPBearer(auto_error=False)
 
     def principal(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
@@ -148,26 +159,21 @@ def create_app(
         return classification.schema()
 
     async def _body(request: Request):
+        """The JSON body (BodyGuard has bounded its size and nesting already); 400 when not JSON."""
         try:
             return json.loads(await request.body() or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(
-                [{"field": "/", "message": f"not JSON: {exc}"}], "the body is not JSON"
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            message = (
+                f"not JSON: {exc}"[:200] if isinstance(exc, ValueError) else "not JSON: nested too deeply"
+            )
+            raise BadRequest(
+                f"the body is not JSON: {message}", [{"field": "/", "message": message}]
             ) from None
 
     def _intake(who: Principal | None, body, channel: str, org_id: int | None):
         if isinstance(body, dict) and set(body) == {"reports"} and isinstance(body["reports"], list):
-            reports = body["reports"]
-            if not 1 <= len(reports) <= MAX_BATCH:
-                raise InvalidInput([{"field": "/reports", "message": f"1 to {MAX_BATCH} reports per batch"}])
-            problems = [
-                {**p, "field": f"/reports/{i}{p['field'].rstrip('/')}"}
-                for i, r in enumerate(reports)
-                for p in template.validate(r)
-            ]
-            if problems:  # all or nothing: a batch with one bad report stores none
-                raise InvalidInput(problems)
-            return {"results": [service.intake(who, r, channel, org_id) for r in reports]}
+            # all or nothing: one transaction, and a batch with one bad report stores none
+            return {"results": service.intake_batch(who, body["reports"], channel, org_id)}
         return service.intake(who, body, channel, org_id)
 
     @app.post("/v1/reports", status_code=201, tags=["reports"], openapi_extra=_openapi_report_body())
@@ -175,26 +181,33 @@ def create_app(
         """Submit one report, or `{"reports": [...]}`. The answer gives each report's id, completeness
         (what is missing and why it matters), hash matches, earlier assessments and priority."""
         body = await _body(request)
-        from starlette.concurrency import run_in_threadpool
-
         return await run_in_threadpool(_intake, who, body, "api", None)
 
     @app.post("/v1/public/reports", status_code=201, tags=["reports"], openapi_extra=_openapi_report_body())
     async def public_submit(request: Request) -> dict:
         """Anonymous report from the public (no account; rate-limited per address; the address is not
         stored, nor any reporter identity unless given in the report)."""
-        if not public_org:
+        if public_id is None:
             return problem(503, "public reporting is not enabled", "start the server with --public-org NAME")
-        if not limiter.allow(request.client.host if request.client else "?"):
-            return problem(429, "too many reports", "try again in a minute", headers={"Retry-After": "60"})
+        try:
+            allowed = await limiter.allow(public_org, request.client.host if request.client else "?")
+        except LimiterUnavailable:
+            return problem(
+                503, "the rate limiter is unavailable", "try again shortly", headers={"Retry-After": "10"}
+            )
+        if not allowed:
+            return problem(
+                429,
+                "too many reports",
+                f"at most {limiter.rate} reports per {limiter.per} seconds from one address; try again later",
+                headers={"Retry-After": str(limiter.per)},
+            )
         body = await _body(request)
         if isinstance(body, dict) and "reports" in body:
             raise InvalidInput(
                 [{"field": "/reports", "message": "the public form takes one report at a time"}]
             )
-        from starlette.concurrency import run_in_threadpool
-
-        return await run_in_threadpool(service.intake, None, body, "public", accounts.org_id(public_org))
+        return await run_in_threadpool(service.intake, None, body, "public", public_id)
 
     @app.get("/v1/reports/{report_id}", tags=["reports"])
     def read(report_id: ReportId, who: Who) -> dict:
@@ -220,7 +233,7 @@ def create_app(
         31 bits); 64 hex digits are tried as SHA-256 and PDQ unless `signal` says which."""
         if not who.can("hashes:check"):
             raise Forbidden("this token may not check hashes (scope hashes:check)")
-        return HashCheckResponse(results=service.checker.check(request.hashes, request.signal))
+        return HashCheckResponse(results=service.check_hashes(request.hashes, request.signal))
 
     return app
 

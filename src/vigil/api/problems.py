@@ -14,6 +14,14 @@ from vigil.reports.service import Forbidden, InvalidInput
 PROBLEM = "application/problem+json"
 
 
+class BadRequest(VigilError):
+    """The body cannot be read as JSON at all (HTTP 400); `problems` name where."""
+
+    def __init__(self, message: str, problems: list[dict]):
+        self.problems = problems
+        super().__init__(message)
+
+
 def problem(
     status: int, title: str, detail: str = "", errors: list | None = None, headers=None
 ) -> JSONResponse:
@@ -24,17 +32,29 @@ def problem(
 
 
 def _field(loc) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return "/" + "/".join(parts)
+    """A JSON pointer (RFC 6901) to the field, each part cut to 100 characters."""
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    return "/" + "/".join(str(p)[:100].replace("~", "~0").replace("/", "~1") for p in loc)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError):
-        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raw = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in raw):
+            reason = next(e for e in raw if e.get("type") == "json_invalid").get("ctx", {}).get("error", "")
+            message = f"not JSON: {reason}"[:200]
+            return problem(400, "the body is not JSON", message, [{"field": "/", "message": message}])
+        # pydantic's messages name the rule, never the input; only the pointer is cut short
+        errors = [{"field": _field(e["loc"]), "message": str(e["msg"])[:200]} for e in raw[:100]]
         return problem(
-            422, "invalid request", "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors
+            422, "invalid request", "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors
         )
+
+    @app.exception_handler(BadRequest)
+    async def _bad_request(_: Request, exc: BadRequest):
+        return problem(400, "the body is not JSON", str(exc), exc.problems)
 
     @app.exception_handler(InvalidInput)
     async def _invalid_input(_: Request, exc: InvalidInput):

@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from vigil.errors import VigilError
+from vigil.reports.urls import short
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -47,17 +48,18 @@ def check(labels: dict) -> list[dict]:
                 {"field": f"/labels/{name}", "message": f"missing; one of {', '.join(spec['values'])}"}
             )
     for name, value in labels.items():
+        where = "/labels/" + str(name)[:100].replace("~", "~0").replace("/", "~1")  # a JSON pointer
         if name not in fields:
-            problems.append(
-                {"field": f"/labels/{name}", "message": f"unknown field; known: {', '.join(fields)}"}
-            )
+            problems.append({"field": where, "message": f"unknown field; known: {', '.join(fields)}"})
         elif value not in fields[name]["values"]:
             problems.append(
                 {
-                    "field": f"/labels/{name}",
-                    "message": f"must be one of {', '.join(fields[name]['values'])}, got {value!r}",
+                    "field": where,
+                    "message": f"must be one of {', '.join(fields[name]['values'])}, got {short(value)}",
                 }
             )
+        if len(problems) >= 100:
+            break
     return problems
 
 

@@ -24,6 +24,11 @@ class Context:
     known_files: int  # files that matched a hash set or an earlier assessment
     linked_reports: int
     org_country: str
+    seen_files: int | None = None  # known files plus those in an earlier report (None: known_files)
+
+    @property
+    def seen(self) -> int:
+        return self.known_files if self.seen_files is None else max(self.seen_files, self.known_files)
 
 
 def _files(c: Context) -> list:
@@ -31,7 +36,7 @@ def _files(c: Context) -> list:
 
 
 TESTS: dict[str, Callable[[Context], bool]] = {
-    "has_unknown_files": lambda c: len(_files(c)) > c.known_files,
+    "has_unknown_files": lambda c: len(_files(c)) > c.seen,
     "all_files_known": lambda c: bool(_files(c)) and c.known_files >= len(_files(c)),
     "severity_a": lambda c: any(f.get("industryClassification") == "A1" for f in _files(c)),
     "infant_or_prepubescent": lambda c: (

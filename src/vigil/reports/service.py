@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from vigil.errors import NotFoundError, VigilError
-from vigil.reports import classification, completeness, priority, template
+from vigil.reports import classification, completeness, priority, template, urls
 from vigil.reports.accounts import Principal
 from vigil.reports.hashcheck import HashChecker
+from vigil.signals import SIGNALS
 from vigil.store.audit import append
 from vigil.store.db import Database, utcnow
 from vigil.store.models import (
@@ -29,12 +30,14 @@ from vigil.store.models import (
 
 HASH_KINDS = ("md5", "sha1", "sha256", "pdq")
 MAX_LINKS = 100  # linked reports listed per report (the earliest ones)
+MAX_BATCH = 1000  # reports per batch
 
 
 class InvalidInput(VigilError):
     """The input breaks the template or the classification schema; `problems` name each field."""
 
     def __init__(self, problems: list[dict], title: str = "the report does not follow the template"):
+        problems = problems[: template.MAX_PROBLEMS]
         self.problems, self.title = problems, title
         super().__init__(f"{title}: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5]))
 
@@ -43,24 +46,15 @@ class Forbidden(VigilError):
     """Authenticated, but not allowed to do this (HTTP 403)."""
 
 
-def normalise_url(url: str) -> str:
-    """Scheme and host lower-cased, default port and fragment dropped, trailing slash trimmed."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/") or "/", parts.query, ""))
-
-
 def link_keys(body: dict) -> set[tuple[str, str]]:
     """What links this report to others: its URLs, its file hashes, the reported account."""
-    keys = {("url", normalise_url(u)[:500]) for u in (body.get("channel") or {}).get("urls", [])}
+    keys = {("url", urls.normalise(u)[:500]) for u in (body.get("channel") or {}).get("urls", [])}
     for f in body.get("files") or []:
         for kind, value in (f.get("hashes") or {}).items():
             keys.add(("hash", f"{kind}:{value.lower()}"))
     person = body.get("reportedPerson") or {}
     if person.get("profileUrl"):
-        keys.add(("account", normalise_url(person["profileUrl"])[:500]))
+        keys.add(("account", urls.normalise(person["profileUrl"])[:500]))
     if person.get("screenName"):
         keys.add(("account", f"{(person.get('service') or '').lower()}|{person['screenName'].lower()}"[:500]))
     return keys
@@ -80,65 +74,96 @@ class ReportService:
         self, principal: Principal | None, body, channel: str = "api", public_org: int | None = None
     ) -> dict:
         """Store one report; returns its id, completeness, file matches and priority with reasons."""
+        return self._intake(principal, [body], channel, public_org, "")[0]
+
+    def intake_batch(
+        self, principal: Principal | None, bodies: list, channel: str = "api", public_org: int | None = None
+    ) -> list[dict]:
+        """Store 1 to MAX_BATCH reports in one transaction: all of them, or none (every problem of
+        every report is named as /reports/N/...)."""
+        if not 1 <= len(bodies) <= MAX_BATCH:
+            raise InvalidInput([{"field": "/reports", "message": f"1 to {MAX_BATCH} reports per batch"}])
+        return self._intake(principal, bodies, channel, public_org, "/reports/{}")
+
+    def _intake(
+        self, principal: Principal | None, bodies: list, channel: str, public_org: int | None, where: str
+    ) -> list[dict]:
         if principal is not None and not principal.can("reports:write"):
             raise Forbidden("this token may not submit reports (scope reports:write)")
-        problems = template.validate(body)
+        problems = [
+            {**p, "field": where.format(i) + p["field"].rstrip("/") if where else p["field"]}
+            for i, body in enumerate(bodies)
+            for p in template.validate(body)
+        ]
         if problems:
             raise InvalidInput(problems)
-        score, missing = completeness.assess(body)
-        files = body.get("files") or []
-        checks = self._check_files(files)
+        checked = [(completeness.assess(b), self._check_files(b.get("files") or [])) for b in bodies]
         org_id = principal.org_id if principal else public_org
-        with self.db.engine.begin() as conn:
+        with self.db.engine.begin() as conn:  # one transaction for the batch: all or nothing
             org_country = (
                 conn.execute(select(Organisation.country).where(Organisation.id == org_id)).scalar() or ""
             )
-            priors = self._priors(conn, org_id, files)
-            keys = link_keys(body)
-            linked, repeat_of = self._links(conn, org_id, keys)
-            known = sum(1 for i in range(len(files)) if checks[i] or priors[i])
-            context = priority.Context(body, known, len(linked), org_country)
-            value, fired = priority.score(context, self.rules)
-            report_id = conn.execute(
-                insert(Report).values(
-                    org_id=org_id,
-                    received_at=utcnow(),
-                    channel=channel,
-                    created_by=principal.user_id if principal else None,
-                    body=json.dumps(body),
-                    completeness=score,
-                    missing=json.dumps(missing),
-                    priority=value,
-                    priority_rules=json.dumps(fired),
-                    status="repeat" if repeat_of else "new",
-                    linked_to=repeat_of or (min(linked) if linked else None),
-                    repeats=0,
-                )
-            ).inserted_primary_key[0]
-            if files:
-                conn.execute(
-                    insert(ReportFile),
-                    [
-                        {
-                            "report_id": report_id,
-                            "position": i,
-                            "file_name": f.get("fileName"),
-                            **{k: (f.get("hashes") or {}).get(k, "").lower() or None for k in HASH_KINDS},
-                            "matches": json.dumps(checks[i]),
-                            "prior": json.dumps(priors[i]) if priors[i] else None,
-                        }
-                        for i, f in enumerate(files)
-                    ],
-                )
-            if keys:
-                conn.execute(
-                    insert(ReportKey),
-                    [{"report_id": report_id, "org_id": org_id, "kind": k, "value": v} for k, v in keys],
-                )
-            if repeat_of:
-                conn.execute(update(Report).where(Report.id == repeat_of).values(repeats=Report.repeats + 1))
+            results = [
+                self._store(conn, principal, org_id, org_country, body, assessed, checks, channel)
+                for body, (assessed, checks) in zip(bodies, checked, strict=True)
+            ]
+            # audited last: the audit lock is held only to the commit, and a failure while storing
+            # leaves no rolled-back audit rows (PostgreSQL would skip their ids: a false "deleted")
             actor = principal.email if principal else "public"
-            append(conn, actor, org_id, "report.create", f"report:{report_id}", {"channel": channel})
+            for r in results:
+                append(conn, actor, org_id, "report.create", f"report:{r['id']}", {"channel": channel})
+            return results
+
+    def _store(
+        self, conn: Connection, principal, org_id, org_country: str, body, assessed, checks, channel: str
+    ) -> dict:
+        score, missing = assessed
+        files = body.get("files") or []
+        priors = self._priors(conn, org_id, files)
+        keys = link_keys(body)
+        linked, repeat_of = self._links(conn, org_id, keys)
+        known = sum(1 for i in range(len(files)) if checks[i] or priors[i])
+        seen = self._seen_files(conn, org_id, files, checks, priors)
+        context = priority.Context(body, known, len(linked), org_country, seen)
+        value, fired = priority.score(context, self.rules)
+        report_id = conn.execute(
+            insert(Report).values(
+                org_id=org_id,
+                received_at=utcnow(),
+                channel=channel,
+                created_by=principal.user_id if principal else None,
+                body=json.dumps(body),
+                completeness=score,
+                missing=json.dumps(missing),
+                priority=value,
+                priority_rules=json.dumps(fired),
+                status="repeat" if repeat_of else "new",
+                linked_to=repeat_of or (min(linked) if linked else None),
+                repeats=0,
+            )
+        ).inserted_primary_key[0]
+        if files:
+            conn.execute(
+                insert(ReportFile),
+                [
+                    {
+                        "report_id": report_id,
+                        "position": i,
+                        "file_name": f.get("fileName"),
+                        **{k: (f.get("hashes") or {}).get(k, "").lower() or None for k in HASH_KINDS},
+                        "matches": json.dumps(checks[i]),
+                        "prior": json.dumps(priors[i]) if priors[i] else None,
+                    }
+                    for i, f in enumerate(files)
+                ],
+            )
+        if keys:
+            conn.execute(
+                insert(ReportKey),
+                [{"report_id": report_id, "org_id": org_id, "kind": k, "value": v} for k, v in keys],
+            )
+        if repeat_of:
+            conn.execute(update(Report).where(Report.id == repeat_of).values(repeats=Report.repeats + 1))
         return {
             "id": report_id,
             "status": "repeat" if repeat_of else "new",
@@ -148,6 +173,23 @@ class ReportService:
             "priority": {"score": value, "rules": fired},
             "files": [{"position": i, "matches": checks[i], "prior": priors[i]} for i in range(len(files))],
         }
+
+    def _seen_files(self, conn: Connection, org_id, files: list[dict], checks, priors) -> int:
+        """Files seen before: matched a hash set, assessed before, or in an earlier report of this
+        organisation (by any of their hashes). The rest is content never seen before."""
+        hashes = [{f"{k}:{v.lower()}" for k, v in (f.get("hashes") or {}).items()} for f in files]
+        wanted = set().union(*hashes) if hashes else set()
+        earlier = set()
+        if wanted:
+            earlier = set(
+                conn.execute(
+                    select(ReportKey.value)
+                    .where(ReportKey.org_id == org_id, ReportKey.kind == "hash")
+                    .where(ReportKey.value.in_(sorted(wanted)))
+                    .distinct()
+                ).scalars()
+            )
+        return sum(1 for i in range(len(files)) if checks[i] or priors[i] or hashes[i] & earlier)
 
     def _check_files(self, files: list[dict]) -> list[list[dict]]:
         wanted = [
@@ -229,6 +271,24 @@ class ReportService:
         repeat = min((rid for rid, n in own.items() if n == len(keys)), default=None)
         return set(own), repeat
 
+    # -- hash check -------------------------------------------------------------------------------
+    def check_hashes(self, hashes: list[str], signal: str | None = None) -> list[dict]:
+        """`POST /v1/hash-check`: with `signal`, every hash must have that signal's width."""
+        if signal:
+            width = SIGNALS[signal].hex_length
+            problems = [
+                {
+                    "field": f"/hashes/{i}",
+                    "message": f"{len(h)} hex digits is not a {signal} hash ({signal} has {width}; "
+                    f"see /signal)",
+                }
+                for i, h in enumerate(hashes)
+                if len(h) != width
+            ]
+            if problems:
+                raise InvalidInput(problems, f"the hashes are not all {signal}")
+        return self.checker.check(hashes, signal)
+
     # -- reading ----------------------------------------------------------------------------------
     def _visible(self, principal: Principal):
         return or_(
@@ -256,6 +316,7 @@ class ReportService:
                 .where(Classification.report_id == report_id, Classification.org_id == principal.org_id)
                 .order_by(Classification.id)
             ).all()
+            earlier, later = self._linked(conn, principal, report_id)
             append(conn, principal.email, principal.org_id, "report.read", f"report:{report_id}")
         position = {f.id: f.position for f in files}
         return {
@@ -266,7 +327,9 @@ class ReportService:
             "report": json.loads(report.body),
             "completeness": {"score": report.completeness, "missing": json.loads(report.missing)},
             "priority": {"score": report.priority, "rules": json.loads(report.priority_rules)},
-            "linked_to": report.linked_to,
+            "linked_to": earlier,
+            "linked_from": later,
+            "repeat_of": report.linked_to if report.status == "repeat" else None,
             "repeats": report.repeats,
             "files": [
                 {
@@ -286,6 +349,26 @@ class ReportService:
                 for d in decisions
             ],
         }
+
+    def _linked(self, conn: Connection, principal: Principal, report_id: int) -> tuple[list, list]:
+        """(earlier reports this one links to, as intake answered; later reports that link to it,
+        repeats included), each the first MAX_LINKS that `principal` may see."""
+        mine, other = aliased(ReportKey), aliased(ReportKey)
+        base = (
+            select(other.report_id)
+            .join(
+                mine,
+                and_(mine.org_id == other.org_id, mine.kind == other.kind, mine.value == other.value),
+            )
+            .join(Report, Report.id == other.report_id)
+            .where(mine.report_id == report_id, self._visible(principal))
+            .distinct()
+            .order_by(other.report_id)
+            .limit(MAX_LINKS)
+        )
+        earlier = base.where(other.report_id < report_id, Report.status != "repeat")
+        later = base.where(other.report_id > report_id)
+        return list(conn.execute(earlier).scalars()), list(conn.execute(later).scalars())
 
     def queue(self, principal: Principal, limit: int = 100) -> list[dict]:
         if not principal.can("reports:read"):

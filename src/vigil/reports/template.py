@@ -1,5 +1,7 @@
 """The standard report template: a versioned JSON Schema (data/report-schema.json) with complete
-examples. Validation names every field that is wrong as a JSON pointer and says what was expected."""
+examples. Validation names every field that is wrong as a JSON pointer and says what was expected;
+messages quote at most ~100 characters of the input. Web URLs (format `iri`) are checked by
+vigil.reports.urls in both validators, the same parser that makes the link keys."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ import json
 from functools import cache
 from importlib import resources
 
+from vigil.reports import urls
+
 SCHEMA_VERSION = "1.0"
+MAX_PROBLEMS = 100  # listed per answer; a batch of 1,000 bad reports does not answer megabytes
 
 
 @cache
@@ -24,18 +29,56 @@ def _fast():
 
     schema = {k: v for k, v in report_schema().items() if k not in ("$id", "examples", "version")}
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    return fastjsonschema.compile(schema)
+    return fastjsonschema.compile(schema, formats={"iri": urls.is_web_url})
 
 
 @cache
 def _validator():
     from jsonschema import Draft202012Validator, FormatChecker
 
-    return Draft202012Validator(report_schema(), format_checker=FormatChecker())
+    checker = FormatChecker()
+    checker.checks("iri", raises=ValueError)(urls.check)
+    return Draft202012Validator(report_schema(), format_checker=checker)
 
 
 def pointer(path) -> str:
-    return "/" + "/".join(str(p) for p in path) if path else "/"
+    """RFC 6901 JSON pointer (`~` and `/` escaped), each part cut to 100 characters."""
+    return "/" + "/".join(str(p)[:100].replace("~", "~0").replace("/", "~1") for p in path) if path else "/"
+
+
+_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def _message(error) -> str:
+    """What is wrong, quoting the input only in short (urls.short)."""
+    v, value, instance = error.validator, error.validator_value, error.instance
+    if v == "additionalProperties":
+        extra = sorted(k for k in instance if k not in error.schema.get("properties", {}))
+        return "unknown field: " + ", ".join(urls.short(k, 50) for k in extra[:5])
+    if v == "required":
+        return f"missing: {', '.join(repr(k) for k in value if k not in instance)} is required"
+    if v == "enum":
+        return f"must be one of {', '.join(map(str, value))}, got {urls.short(instance)}"
+    if v == "pattern":
+        return f"{urls.short(instance)} does not match {value}"
+    if v == "format":
+        reason = f": {error.cause}" if error.cause else ""
+        return f"{urls.short(instance)} is not a valid {'web URL' if value == 'iri' else value}{reason}"
+    if v == "type":
+        got = _TYPES.get(type(instance), "a number")
+        return f"must be {value if isinstance(value, str) else ' or '.join(value)}, got {got}"
+    if v == "maxLength":
+        return f"longer than {value} characters ({len(instance)})"
+    if v == "minLength":
+        return f"shorter than {value} characters"
+    if v in ("maxItems", "minItems"):
+        return f"{'at most' if v == 'maxItems' else 'at least'} {value} items, got {len(instance)}"
+    if v in ("maxProperties", "minProperties"):
+        return f"{'at most' if v == 'maxProperties' else 'at least'} {value} fields, got {len(instance)}"
+    if v in ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "const", "multipleOf"):
+        return f"{urls.short(instance, 40)} breaks {v} {value}"
+    message = error.message
+    return message if len(message) <= 200 else message[:200] + "…"
 
 
 def validate(body) -> list[dict]:
@@ -49,18 +92,7 @@ def validate(body) -> list[dict]:
         pass
     errors = []
     for error in _validator().iter_errors(body):
-        where = pointer(error.absolute_path)
-        if error.validator == "additionalProperties":
-            message = f"unknown field: {error.message}"
-        elif error.validator == "required":
-            message = f"missing: {error.message}"
-        elif error.validator == "enum":
-            message = f"must be one of {', '.join(map(str, error.validator_value))}, got {error.instance!r}"
-        elif error.validator == "pattern":
-            message = f"{error.instance!r} does not match {error.validator_value}"
-        elif error.validator == "format":
-            message = f"{error.instance!r} is not a valid {error.validator_value}"
-        else:
-            message = error.message
-        errors.append({"field": where, "message": message})
+        errors.append({"field": pointer(error.absolute_path), "message": _message(error)})
+        if len(errors) >= MAX_PROBLEMS:
+            break
     return sorted(errors, key=lambda e: (e["field"], e["message"]))
