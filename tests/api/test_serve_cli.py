@@ -3,12 +3,15 @@ HTTP in a subprocess with them."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 
 import httpx
+import pytest
 
 from tests.api.conftest import example
 
@@ -65,22 +68,8 @@ def test_admin_commands_then_a_served_request(tmp_path):
     token = vigil("admin", "token-create", "a@h.example", "--expires", "30", "--db", db).stdout.strip()
     assert token.startswith("vgl_")
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "vigil.cli.main", "serve", "--port", str(port), "--db", db],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server, base = _serve("--db", db)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
         auth = {"Authorization": f"Bearer {token}"}
         made = httpx.post(f"{base}/v1/reports", json=example(0), headers=auth)
         assert made.status_code == 201, made.text
@@ -89,7 +78,123 @@ def test_admin_commands_then_a_served_request(tmp_path):
             == made.json()["id"]
         )
         assert httpx.get(f"{base}/v1/queue").status_code == 401
+        assert httpx.get(f"{base}/v1/reports/abc", headers=auth).status_code == 422
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        _, err = server.communicate(timeout=10)
     assert vigil("audit", "verify", "--db", db).stdout.startswith("audit log intact: 5 entries")
+    # the start-up line: address, database kind, workers; then one line per request, no personal data
+    lines = err.decode().splitlines()
+    start = next(line for line in lines if "vigil serve:" in line)
+    assert base in start and "database sqlite" in start and "1 worker," in start, start
+    requests = [line for line in lines if "vigil serve:" not in line and "ms" in line]
+    report_id = made.json()["id"]
+    for expected in (
+        "POST /v1/reports 201 ",
+        f"GET /v1/reports/{report_id} 200 ",
+        "GET /v1/queue 401 ",
+        "GET /v1/reports/{report_id} 422 ",  # not an id: the route's template, not what was typed
+    ):
+        assert any(expected in line for line in requests), (expected, requests)
+    joined = "\n".join(requests)
+    for secret in (token, "127.0.0.1", "images.example.org", "abc", "Bearer"):
+        assert secret not in joined, secret
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vigil.cli.main", "serve", "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            if server.poll() is not None:
+                raise AssertionError(server.stderr.read().decode()) from None
+            time.sleep(0.1)
+    server.kill()
+    raise AssertionError("vigil serve did not answer")
+
+
+def test_serve_refuses_an_unknown_public_org(tmp_path):
+    db = str(tmp_path / "serve.db")
+    started = vigil("serve", "--port", str(_free_port()), "--public-org", "No Such Desk", "--db", db)
+    assert started.returncode == 2
+    assert started.stderr.startswith("error: --public-org: no organisation named 'No Such Desk'")
+    assert len(started.stderr.strip().splitlines()) == 1, started.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "vigil.cli.main", "serve", "--db", db],
+        env={**os.environ, "VIGIL_PUBLIC_RATE": "lots", "VIGIL_PUBLIC_ORG": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: VIGIL_PUBLIC_RATE must be"), bad.stderr
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason="Redis is not running at 127.0.0.1:6379")
+def test_public_rate_limit_holds_across_servers(tmp_path):
+    """Two `vigil serve` processes on one database share the public form's limit through Redis."""
+    db = str(tmp_path / "serve.db")
+    desk = f"desk-{uuid.uuid4().hex[:8]}"  # the limit is counted per receiving organisation
+    assert (
+        vigil("admin", "org-create", desk, "--sector", "hotline", "--country", "NL", "--db", db).returncode
+        == 0
+    )
+    env = {"VIGIL_REDIS_URL": "redis://127.0.0.1:6379/0", "VIGIL_PUBLIC_RATE": "3/60"}
+    one, base_one = _serve("--db", db, "--public-org", desk, "--workers", "2", env=env)
+    try:
+        two, base_two = _serve("--db", db, "--public-org", desk, env=env)
+        try:
+            body = {"incident": {"type": "other"}}
+            codes = [
+                httpx.post(f"{base}/v1/public/reports", json=body).status_code
+                for base in (base_one, base_two) * 3
+            ]
+            assert sorted(codes) == [201, 201, 201, 429, 429, 429], codes
+            late = httpx.post(f"{base_two}/v1/public/reports", json=body)
+            assert late.status_code == 429 and late.headers["content-type"] == "application/problem+json"
+            assert late.headers["retry-after"] == "60"
+        finally:
+            two.terminate()
+            _, err = two.communicate(timeout=10)
+        assert "counted in redis at 127.0.0.1:6379" in err.decode()
+    finally:
+        one.terminate()
+        one.communicate(timeout=10)
+
+
+def test_serve_refuses_an_unreachable_redis(tmp_path):
+    db = str(tmp_path / "serve.db")
+    started = subprocess.run(
+        [sys.executable, "-m", "vigil.cli.main", "serve", "--port", str(_free_port()), "--db", db],
+        env={**os.environ, "VIGIL_REDIS_URL": f"redis://:hunter2@127.0.0.1:{_free_port()}/0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2 and started.stderr.startswith(
+        "error: VIGIL_REDIS_URL: Redis does not answer"
+    )
+    assert "hunter2" not in started.stderr
