@@ -112,3 +112,32 @@ def test_lone_compressed_file_is_a_container_of_one(module, mime, name, member):
     data = importlib.import_module(module).compress(b"inside")
     got = list(members(io.BytesIO(data), mime, f"dir/{name}"))
     assert [(m.name, m.data) for m in got] == [(member, b"inside")]
+
+
+def test_tar_links_and_special_entries_are_listed_not_dropped():
+    """Issue 10, item 8 inside archives: a symlink, a FIFO or a device in a tar is an entry with the
+    reason it was not read (never followed); a hard link reads the file it links to."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        info = tarfile.TarInfo("a.txt")
+        info.size = 3
+        t.addfile(info, io.BytesIO(b"abc"))
+        for name, kind, target in (
+            ("hard", tarfile.LNKTYPE, "a.txt"),
+            ("sym", tarfile.SYMTYPE, "/etc/passwd"),
+            ("pipe", tarfile.FIFOTYPE, ""),
+            ("dev", tarfile.CHRTYPE, ""),
+            ("folder", tarfile.DIRTYPE, ""),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, target
+            t.addfile(info)
+    buf.seek(0)
+    found = {m.name: (m.data, m.error) for m in members(buf, "application/x-tar")}
+    assert found == {
+        "a.txt": (b"abc", None),
+        "hard": (b"abc", None),
+        "sym": (None, "symbolic link inside the archive (to /etc/passwd): not followed"),
+        "pipe": (None, "named pipe inside the archive: not read"),
+        "dev": (None, "character device inside the archive: not read"),
+    }

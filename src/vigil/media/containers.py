@@ -82,11 +82,19 @@ def _tar_members(source: BinaryIO) -> Iterator[Member]:
     with archive:
         try:
             for info in archive:  # streaming order: a .tar.gz cannot seek backwards cheaply
-                if not info.isfile():
+                if info.isdir():
                     continue
                 name = _clean(info.name)
-                fh = archive.extractfile(info)
+                if not (info.isfile() or info.islnk()):  # listed, never followed or opened
+                    yield Member(name, 0, error=_not_a_file(info))
+                    continue
+                try:
+                    fh = archive.extractfile(info)  # a hard link reads the file it links to
+                except (tarfile.TarError, KeyError) as exc:
+                    yield Member(name, info.size, error=f"cannot read archive member: {exc}")
+                    continue
                 if fh is None:
+                    yield Member(name, info.size, error="cannot read archive member")
                     continue
                 try:
                     if info.size > MAX_MEMBER_BYTES:
@@ -97,6 +105,15 @@ def _tar_members(source: BinaryIO) -> Iterator[Member]:
                     yield Member(name, info.size, error=f"cannot read archive member: {exc}")
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise ArchiveError(f"archive is truncated or corrupt: {exc}") from None
+
+
+def _not_a_file(info: tarfile.TarInfo) -> str:
+    if info.issym():
+        target = info.linkname.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return f"symbolic link inside the archive (to {target}): not followed"
+    kinds = ((info.isfifo, "named pipe"), (info.ischr, "character device"), (info.isblk, "block device"))
+    kind = next((name for test, name in kinds if test()), "special entry")
+    return f"{kind} inside the archive: not read"
 
 
 def _7z_members(source: BinaryIO, budget: int) -> Iterator[Member]:

@@ -72,7 +72,7 @@ class Item:
             **out,
             "matches": self.matches,
             "duplicate_group": self.duplicate_group,
-            "error": self.error,
+            "error": locations.encodable(self.error) if self.error else None,
             "known": self.known,
             "disputed": self.disputed,
             "flags": self.flags,

@@ -47,6 +47,16 @@ def component(name: str) -> str:
     return name
 
 
+def encodable(text: str) -> str:
+    """Free text that may quote a name (an error message): undecodable bytes as `\\xHH`, so that it
+    can be written as UTF-8; nothing else changes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(_escape_char(ch) for ch in text)
+    return text
+
+
 def segment(name: str) -> str:
     """A name as a segment of `path`: a component with `!` escaped too."""
     text = component(name)
