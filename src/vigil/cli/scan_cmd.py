@@ -140,10 +140,11 @@ def _match_line(it: dict) -> str:
     more = len(it["matches"]) - 1
     parts = [visible(m["hashset"]), m["signal"], f"distance {m['distance']}", visible(m["category"] or "")]
     line = ", ".join(p for p in parts if p)
-    return line + (f" (+{more} more: other sets or signals that list it)" if more else "")
+    return line + (f" (+{more} more matches: other sets or signals)" if more else "")
 
 
 def _listing(console, title: str, note: str | None, rows: list[dict], detail) -> None:
+    from rich.padding import Padding
     from rich.text import Text
 
     from vigil.scan.locations import fold, shown
@@ -156,6 +157,6 @@ def _listing(console, title: str, note: str | None, rows: list[dict], detail) ->
     for it in rows[:SHOWN]:
         for line in fold(shown(it["path"]), console.width - 2):
             console.print(Text("  " + line), overflow="fold", no_wrap=True, crop=False)
-        console.print(Text("      " + detail(it)), overflow="fold")
+        console.print(Padding(Text(detail(it), overflow="fold"), (0, 0, 0, 6), expand=False))
     if len(rows) > SHOWN:
         console.print(Text(f"... and {len(rows) - SHOWN:,} more (all in --json, --csv and --html)"))
