@@ -263,6 +263,7 @@ def test_no_enabled_set_is_an_error_and_the_scan_never_creates_a_database(tmp_pa
     assert "no enabled hash set" in err and "--allow-no-sets" in err
     report = _scan_json(tmp_path, ev, db, "--allow-no-sets")
     assert report["summary"]["files"] == 1 and report["scan"]["options"]["allow_no_sets"] is True
+    assert "no hash set was searched" in capsys.readouterr().out
 
 
 def test_the_case_records_what_it_was_searched_with(tmp_path, evidence):

@@ -125,6 +125,11 @@ def print_summary(console, report: dict) -> None:
     for key, value in summary.items():
         table.add_row(key.replace("_", " "), f"{value:,}")
     console.print(table)
+    scan = report.get("scan") or {}
+    if scan and not any(not s["known"] for s in scan.get("hashsets", [])):
+        console.print(
+            Text("no hash set was searched (--allow-no-sets): files were hashed and grouped, not matched")
+        )
     hits = [it for it in report["items"] if it["matches"]]
     _listing(console, "known material", "closest match shown", hits, _match_line)
     errors = [it for it in report["items"] if it["error"]]
