@@ -330,3 +330,18 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True  # a spreadsheet reads -1 as the number it is, not as a formula
+
+
+def test_evidence_folder_with_undecodable_bytes(tmp_path, pictures, capsys):
+    """The evidence folder's own name may not be UTF-8: `source` shows the bytes as \\xHH; a case
+    name, examiner or reference that is not text is refused (they are typed again later)."""
+    photo = image_bytes(pictures[0], "JPEG")
+    ev = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"ev\xff")))
+    ev.mkdir()
+    (ev / "a.jpg").write_bytes(photo)
+    db = _hotline_for(tmp_path, photo)
+    report = _scan_json(tmp_path, ev, db)
+    assert report["source"].endswith("/ev\\xff") and report["summary"]["matched_exact"] == 1
+    capsys.readouterr()
+    assert cli("scan", str(ev), "--case", os.fsdecode(b"c\xff"), "--db", db) == 2
+    assert "not valid UTF-8" in capsys.readouterr().err

@@ -48,11 +48,15 @@ def scan(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
 
+    from vigil.scan.locations import encodable
     from vigil.scan.pipeline import run_scan
     from vigil.store import open_database
 
     if not 0 <= threshold <= 63:  # the exact index probes up to 3 bits per 16-bit chunk
         raise VigilError(f"--threshold must be 0-63, got {threshold}")
+    for option, text in (("--case", case), ("--examiner", examiner), ("--reference", reference)):
+        if text is not None and encodable(text) != text:
+            raise VigilError(f"{option} {encodable(text)!r}: not valid UTF-8 text")
     if not path.exists():
         raise VigilError(f"{path}: no such file or folder")
     for option, out in (("--json", json_out), ("--csv", csv_out), ("--html", html_out)):

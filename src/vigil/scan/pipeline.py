@@ -21,6 +21,7 @@ from vigil import __version__
 from vigil.errors import VigilError
 from vigil.scan.grouping import assign_duplicate_groups
 from vigil.scan.hashing import Item, Limits
+from vigil.scan.locations import encodable
 from vigil.scan.matching import NEAR_SIGNALS, match_items
 from vigil.scan.tasks import KnownSets, Task, do_task, do_tasks, list_tasks
 from vigil.signals import vpdq
@@ -226,7 +227,7 @@ def run_scan(
     options = {"workers": workers or default_workers(), "resume": resume, "dask": dask}
     options["allow_no_sets"] = allow_no_sets
     provenance = scan_provenance(sets, threshold, options, examiner, reference)
-    source = str(root.resolve())
+    source = encodable(str(root.resolve()))  # shown and stored: undecodable bytes as \xHH
     known = tuple((name, str(folder)) for name, folder, _ in SetIndexStore(db).sets(known=True))
     runs = ScanRunRepository(db)
     run_id, done = runs.start(case, source, resume)
