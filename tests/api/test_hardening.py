@@ -108,7 +108,7 @@ def test_a_batch_is_one_transaction(app, client, make_org, monkeypatch):
     org = make_org()
     service = app.state.service
     calls = []
-    real = service._seen_files
+    real = service._links
 
     def failing(*args):
         calls.append(args)
@@ -116,7 +116,7 @@ def test_a_batch_is_one_transaction(app, client, make_org, monkeypatch):
             raise RuntimeError("injected failure")
         return real(*args)
 
-    monkeypatch.setattr(service, "_seen_files", failing)
+    monkeypatch.setattr(service, "_links", failing)
     batch = {"reports": [_with_urls(f"https://batch.example/{i}") for i in range(4)]}
     r = client.post("/v1/reports", json=batch, headers=org.h())
     assert _problem(r, 500)["title"] == "internal error" and len(calls) == 3
@@ -230,6 +230,14 @@ def test_a_repeat_is_not_new_content_and_links_show_both_ways(client, make_org):
     assert later["linked_to"] == [first["id"]] and later["linked_from"] == []
     repeat = client.get(f"/v1/reports/{again['id']}", headers=org.h()).json()
     assert repeat["repeat_of"] == first["id"]
+    assert "new_content" in {r["rule"] for r in linked["priority"]["rules"]}  # its files are new
+    # the same files from elsewhere: a new report, linked, but not content never seen before
+    elsewhere = copy.deepcopy(example(0))
+    elsewhere["channel"] = {"kind": "web", "urls": ["https://elsewhere.example/p"]}
+    elsewhere["reportedPerson"] = {"screenName": "another_uploader"}
+    moved = client.post("/v1/reports", json=elsewhere, headers=org.h()).json()
+    assert moved["status"] == "new" and moved["linked_to"] == [first["id"]]
+    assert "new_content" not in {r["rule"] for r in moved["priority"]["rules"]}
     # another organisation's links are not shown, even to one it shared a report with
     other = make_org()
     assert (

@@ -123,7 +123,10 @@ class ReportService:
         keys = link_keys(body)
         linked, repeat_of = self._links(conn, org_id, keys)
         known = sum(1 for i in range(len(files)) if checks[i] or priors[i])
-        seen = self._seen_files(conn, org_id, files, checks, priors)
+        # no earlier report shares a key (the common case): no file was in one, no query needed
+        seen = (
+            self._seen_files(conn, org_id, files, checks, priors) if linked and known < len(files) else known
+        )
         context = priority.Context(body, known, len(linked), org_country, seen)
         value, fired = priority.score(context, self.rules)
         report_id = conn.execute(
