@@ -45,7 +45,7 @@ def _with_urls(*web: str) -> dict:
 @pytest.mark.parametrize(
     ("url", "why"),
     [
-        ("http://b.example:99999/x", "port must be 0-65535"),
+        ("http://b.example:99999/x", "port must be a number 0-65535"),
         ("javascript:alert(1)", "web address"),
         ("data:text/html,<b>x</b>", "web address"),
         ("file:///etc/passwd", "web address"),

@@ -79,6 +79,8 @@ def test_admin_commands_then_a_served_request(tmp_path):
         )
         assert httpx.get(f"{base}/v1/queue").status_code == 401
         assert httpx.get(f"{base}/v1/reports/abc", headers=auth).status_code == 422
+        big = httpx.post(f"{base}/v1/public/reports", content=b"[" + b"0," * 50_000 + b"0]")
+        assert big.status_code == 413 and big.headers["content-type"] == "application/problem+json"
     finally:
         server.terminate()
         _, err = server.communicate(timeout=10)
@@ -94,6 +96,7 @@ def test_admin_commands_then_a_served_request(tmp_path):
         f"GET /v1/reports/{report_id} 200 ",
         "GET /v1/queue 401 ",
         "GET /v1/reports/{report_id} 422 ",  # not an id: the route's template, not what was typed
+        "POST /v1/public/reports 413 ",  # refused while reading, before routing
     ):
         assert any(expected in line for line in requests), (expected, requests)
     joined = "\n".join(requests)

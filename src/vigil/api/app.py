@@ -136,7 +136,7 @@ def create_app(
     install(app)
     docs.install(app)
     app.add_middleware(BodyGuard, max_body=max_body, max_public_body=max_public_body)
-    app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, routes=app.router.routes)
     bearer = HTTPBearer(auto_error=False)
 
     def principal(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:

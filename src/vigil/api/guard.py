@@ -128,10 +128,11 @@ class BodyGuard:
 
 
 class AccessLog:
-    """One INFO line per request on the `vigil.api.access` logger: `POST /v1/reports 201 3.2ms`."""
+    """One INFO line per request on the `vigil.api.access` logger: `POST /v1/reports 201 3.2ms`.
+    `routes` (the app's) name the path of a request refused before routing (413, nesting)."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, routes: list | None = None):
+        self.app, self.routes = app, routes or []
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
@@ -148,18 +149,30 @@ class AccessLog:
             await self.app(scope, receive, send_status)
         finally:
             log.info(
-                "%s %s %d %.1fms", scope["method"], _path(scope), status, (time.perf_counter() - start) * 1000
+                "%s %s %d %.1fms",
+                scope["method"],
+                self._path(scope),
+                status,
+                (time.perf_counter() - start) * 1000,
             )
 
+    def _path(self, scope) -> str:
+        """The path when its parameters are plain ids, else the route's template; unknown paths are
+        not written (they are whatever a client typed)."""
+        params = scope.get("path_params") or {}
+        route = scope.get("route")
+        if route is None:  # refused before routing: find the route now (only for these requests)
+            for candidate in self.routes:
+                match, child = candidate.matches(scope)
+                if match.name != "NONE":
+                    route, params = candidate, child.get("path_params") or {}
+                    break
+        return _path(scope, getattr(route, "path", None), params)
 
-def _path(scope) -> str:
-    """The path when its parameters are plain ids, else the route's template; unknown paths are not
-    written (they are whatever a client typed)."""
-    route = scope.get("route")
-    template = getattr(route, "path", None)
+
+def _path(scope, template: str | None, params: dict) -> str:
     if template is None:
         return "(no such path)"
-    params = scope.get("path_params") or {}
     if all(str(v).isdigit() and len(str(v)) <= 20 for v in params.values()):
         return scope["path"] if len(scope["path"]) <= 200 else template
     return template

@@ -39,9 +39,9 @@ def parse(text: str) -> URL:
         port = url.explicit_port
     except (ValueError, UnicodeError) as exc:
         reason = str(exc) or type(exc).__name__
-        if "Port out of range" in reason:
-            reason = "the port must be 0-65535"
-        raise ValueError(f"not a URL: {reason}"[:200]) from None
+        if "Port out of range" in reason or "port can't be converted" in reason:
+            raise ValueError("the port must be a number 0-65535") from None
+        raise ValueError(f"cannot be parsed ({reason})"[:200]) from None
     scheme = url.scheme.lower()
     if scheme not in SCHEMES:
         shown = f"{short(scheme, 20)} URLs" if scheme else "a URL without a scheme"
@@ -49,7 +49,7 @@ def parse(text: str) -> URL:
     if not host:
         raise ValueError("has no host name")
     if port is not None and not 0 <= port <= 65535:
-        raise ValueError("the port must be 0-65535")
+        raise ValueError("the port must be a number 0-65535")
     if not _valid_host(host):
         raise ValueError(f"host {short(host, 60)} is not a valid host name or IP address")
     return url
