@@ -288,3 +288,19 @@ def test_docs_need_no_internet(client):
         .startswith(("application/javascript", "text/javascript"))
     )
     assert client.get("/docs-assets/../app.py").status_code == 404
+
+
+def test_an_unreachable_rate_limiter_is_a_503(db_url, client):
+    import socket
+
+    from fastapi.testclient import TestClient
+
+    from vigil.api.app import create_app
+
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(db_url, public_org="public-desk", redis_url=f"redis://127.0.0.1:{port}/0")
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/v1/public/reports", json={"incident": {"type": "other"}})
+        assert _problem(r, 503)["title"] == "the rate limiter is unavailable"

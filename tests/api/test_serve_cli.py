@@ -201,3 +201,11 @@ def test_serve_refuses_an_unreachable_redis(tmp_path):
         "error: VIGIL_REDIS_URL: Redis does not answer"
     )
     assert "hunter2" not in started.stderr
+
+
+def test_start_up_line_names_the_database_kind_never_its_password():
+    from vigil.cli.serve_cmd import database_kind
+
+    line = database_kind("postgresql+psycopg://vigil:s3cret@db.example:5433/reports")
+    assert line == "postgresql on db.example:5433/reports"
+    assert database_kind("/var/lib/vigil/vigil.db") == "sqlite /var/lib/vigil/vigil.db"
