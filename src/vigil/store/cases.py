@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import column, delete, insert, select, table, update
+from sqlalchemy import delete, insert, select
 
 from vigil.store.db import Database, utcnow
 from vigil.store.models import Case, CaseItem
@@ -24,10 +24,6 @@ _COLUMNS = (
     "duration",
     "vpdq_frames",
 )
-
-
-# Columns added by migration 0009, addressed here without the ORM model (store/models.py is shared).
-_EXTRA = table("cases", column("id"), column("provenance"), column("skipped"))
 
 
 class CaseRepository:
@@ -51,14 +47,15 @@ class CaseRepository:
             conn.execute(delete(Case).where(Case.name == name))  # items go by ON DELETE CASCADE
             case_id = conn.execute(
                 insert(Case).values(
-                    name=name, source=source, threshold=threshold, scanned_at=now, summary=json.dumps(summary)
+                    name=name,
+                    source=source,
+                    threshold=threshold,
+                    scanned_at=now,
+                    summary=json.dumps(summary),
+                    provenance=json.dumps(provenance or {}),
+                    skipped=json.dumps(skipped or []),
                 )
             ).inserted_primary_key[0]
-            conn.execute(
-                update(_EXTRA)
-                .where(_EXTRA.c.id == case_id)
-                .values(provenance=json.dumps(provenance or {}), skipped=json.dumps(skipped or []))
-            )
             if items:
                 conn.execute(
                     insert(CaseItem),
@@ -79,7 +76,6 @@ class CaseRepository:
             case = conn.execute(select(Case.__table__).where(Case.name == name)).first()
             if case is None:
                 return None
-            extra = conn.execute(select(_EXTRA).where(_EXTRA.c.id == case.id)).one()
             rows = conn.execute(
                 select(CaseItem.__table__).where(CaseItem.case_id == case.id).order_by(CaseItem.path)
             ).all()
@@ -92,8 +88,8 @@ class CaseRepository:
         return {
             "case": case.name,
             "source": case.source,
-            "scan": json.loads(extra.provenance or "{}"),  # {} for a case scanned before 0009
+            "scan": json.loads(case.provenance or "{}"),  # {} for a case scanned before 0009
             "summary": json.loads(case.summary),
-            "skipped": json.loads(extra.skipped or "[]"),
+            "skipped": json.loads(case.skipped or "[]"),
             "items": items,
         }

@@ -70,6 +70,8 @@ class Case(Base):
     threshold: Mapped[int] = mapped_column(Integer)
     scanned_at: Mapped[datetime] = mapped_column(DateTime)
     summary: Mapped[str] = mapped_column(Text)  # JSON
+    provenance: Mapped[str | None] = mapped_column(Text)  # JSON: what it was searched with (0009)
+    skipped: Mapped[str | None] = mapped_column(Text)  # JSON list of {"path", "reason"} (0009)
 
 
 class CaseItem(Base):
