@@ -1,32 +1,32 @@
 """The common classification: category labels and the mappings of interchange schemes onto them.
 
 Labels are stable lower-case keys; formats map their own codes onto them here, so no reader invents
-its own vocabulary.
+its own vocabulary. The schemes themselves are data (data/classification.toml), with the report
+classification schema and its mappings (vigil.classify.schema).
 """
 
 from __future__ import annotations
 
+from vigil.classify.schema import DATA
 from vigil.errors import VigilError
 
-# Project VIC / VICS "US" scheme, as Autopsy and Griffeye list it.
-VICS_US = {
-    0: "non_pertinent",
-    1: "csam",
-    2: "child_exploitive",
-    3: "cgi_animation",
-    4: "comparison",
-}
-# The older six-value scheme: 0 means *uncategorised* here, not "non-pertinent".
-VICS_LEGACY = {
-    0: "uncategorized",
-    1: "legacy_category_1",
-    2: "legacy_category_2",
-    3: "legacy_category_3",
-    4: "legacy_category_4",
-    5: "non_pertinent",
-}
+# Project VIC / VICS schemes (code -> label), from data/classification.toml
+VICS_US: dict[int, str] = {int(code): label for code, label in DATA["vics"]["us"].items()}
+VICS_LEGACY: dict[int, str] = {int(code): label for code, label in DATA["vics"]["legacy"].items()}
 SCHEMES = {"us": VICS_US, "legacy": VICS_LEGACY}
 UNCATEGORIZED = "uncategorized"
+MOST_SEVERE_FIRST: tuple[str, ...] = tuple(DATA["categories"]["most_severe_first"])
+LEAST_SEVERE: tuple[str, ...] = tuple(DATA["categories"]["least_severe"])
+
+
+def severity_rank(category: str | None) -> int:
+    """Sort rank of a hash-list category: 0 is the most severe; unknown labels come after the severe
+    ones and before the benign ones (uncategorised, comparison, non-pertinent)."""
+    if category in MOST_SEVERE_FIRST:
+        return MOST_SEVERE_FIRST.index(category)
+    if category in LEAST_SEVERE:
+        return len(MOST_SEVERE_FIRST) + 1 + LEAST_SEVERE.index(category)
+    return len(MOST_SEVERE_FIRST)
 
 
 def vics_category(code: object, scheme: str = "us") -> str:

@@ -1,39 +1,21 @@
-"""The common classification schema is data (data/classification.toml): fields, their values, and the
-mappings of Vigil's severity onto England & Wales A/B/C, COPINE and VICS. An organisation extends it
-with its own TOML file (VIGIL_CLASSIFICATION_EXTRA): new fields or values, none removed."""
+"""Checking a report's classification against the common schema (vigil.classify.schema, data in the
+core `classify` package): problems as JSON pointers for the API. An organisation extends the schema
+with its own TOML file (VIGIL_CLASSIFICATION_EXTRA)."""
 
 from __future__ import annotations
 
 import os
-import tomllib
-from functools import cache
-from importlib import resources
-from pathlib import Path
 
-from vigil.errors import VigilError
+from vigil.classify import schema as _schema
 from vigil.reports.urls import short
 
 
-def _merge(base: dict, extra: dict) -> dict:
-    fields = {k: dict(v) for k, v in base["fields"].items()}
-    for name, spec in extra.get("fields", {}).items():
-        if name in fields:
-            fields[name]["values"] = list(dict.fromkeys([*fields[name]["values"], *spec.get("values", [])]))
-        else:
-            fields[name] = dict(spec)
-    return {**base, "fields": fields}
+def schema() -> dict:
+    return _schema.schema(os.environ.get("VIGIL_CLASSIFICATION_EXTRA"))
 
 
-@cache
-def schema(extra_path: str | None = None) -> dict:
-    base = tomllib.loads(resources.files("vigil.reports").joinpath("data/classification.toml").read_text())
-    extra_path = extra_path or os.environ.get("VIGIL_CLASSIFICATION_EXTRA")
-    if not extra_path:
-        return base
-    try:
-        return _merge(base, tomllib.loads(Path(extra_path).read_text()))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise VigilError(f"{extra_path}: cannot read the classification extension: {exc}") from None
+def mapped(labels: dict) -> dict:
+    return _schema.mapped(labels, os.environ.get("VIGIL_CLASSIFICATION_EXTRA"))
 
 
 def check(labels: dict) -> list[dict]:
@@ -63,9 +45,3 @@ def check(labels: dict) -> list[dict]:
     return problems
 
 
-def mapped(labels: dict) -> dict:
-    """The severity on the other scales (England & Wales, COPINE, VICS), where it maps."""
-    severity = labels.get("severity")
-    return {
-        scale: table[severity] for scale, table in schema().get("mappings", {}).items() if severity in table
-    }

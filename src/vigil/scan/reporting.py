@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from vigil.classify import VICS_LEGACY, VICS_US
+from vigil.classify import severity_rank
 from vigil.safetext import visible
 from vigil.scan.hashing import FLAGS
 from vigil.scan.locate import read_logical
@@ -45,9 +45,6 @@ BLUR_CELLS = 8  # a blurred thumbnail keeps at most this many cells across (befo
 MAX_THUMBNAILS = 500
 MAX_GROUPS = 500  # duplicate groups listed with their members in the HTML report
 MAX_MEMBERS = 50
-# Most severe first: the VICS "US" scheme's order of concern, then the legacy scheme, then anything else.
-SEVERITY = (VICS_US[1], VICS_US[2], VICS_US[3], *(VICS_LEGACY[n] for n in (1, 2, 3, 4)))
-LEAST_SEVERE = (VICS_LEGACY[0], VICS_US[4], VICS_US[0])  # uncategorized, comparison, non_pertinent
 
 
 def cell(value) -> object:
@@ -156,21 +153,12 @@ def _thumbnail(evidence: Path, item: dict, clear: bool = False) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def severity(category: str | None) -> int:
-    """Sort rank of a category: 0 is the most severe."""
-    if category in SEVERITY:
-        return SEVERITY.index(category)
-    if category in LEAST_SEVERE:
-        return len(SEVERITY) + 1 + LEAST_SEVERE.index(category)
-    return len(SEVERITY)  # another label: after the known severe ones, before the benign ones
-
-
 def is_exact(item: dict) -> bool:
     return any(m["signal"] not in NEAR_SIGNALS for m in item["matches"])
 
 
 def _hit_order(item: dict) -> tuple:
-    rank = min(severity(m["category"]) for m in item["matches"])
+    rank = min(severity_rank(m["category"]) for m in item["matches"])
     return (rank, item["path"])
 
 
