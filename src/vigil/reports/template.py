@@ -1,10 +1,15 @@
 """The standard report template: a versioned JSON Schema (data/report-schema.json) with complete
 examples. Validation names every field that is wrong as a JSON pointer and says what was expected;
-messages quote at most ~100 characters of the input. Web URLs (format `iri`) are checked by
-vigil.reports.urls in both validators, the same parser that makes the link keys."""
+messages quote at most ~100 characters of the input.
+
+Two validators, one semantics: fastjsonschema (compiled, for the common valid case) and jsonschema
+(to name every problem) get the same format functions (FORMATS: web URLs by vigil.reports.urls, the
+parser that makes the link keys; RFC 3339 dates; IP addresses by `ipaddress`), so neither uses its own
+built-in idea of a format; tests/api/test_validation_agreement.py shows they agree on generated reports."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import cache
 from importlib import resources
@@ -20,6 +25,35 @@ def report_schema() -> dict:
     return json.loads(resources.files("vigil.reports").joinpath("data/report-schema.json").read_text())
 
 
+def _date_time(value) -> bool:
+    """RFC 3339 date-time with a time zone (`T`/`Z` in either case), as jsonschema reads it."""
+    from rfc3339_validator import validate_rfc3339
+
+    return not isinstance(value, str) or ("\n" not in value and validate_rfc3339(value.upper()))
+
+
+def _ipv4(value) -> bool:
+    try:
+        return not isinstance(value, str) or bool(ipaddress.IPv4Address(value))
+    except ValueError:
+        return False
+
+
+def _ipv6(value) -> bool:
+    """An IPv6 address without a zone (`%eth0` names an interface of the reporter's machine)."""
+    try:
+        return not isinstance(value, str) or not ipaddress.IPv6Address(value).scope_id
+    except ValueError:
+        return False
+
+
+def _iri(value) -> bool:
+    return not isinstance(value, str) or urls.is_web_url(value)
+
+
+FORMATS = {"iri": _iri, "date-time": _date_time, "ipv4": _ipv4, "ipv6": _ipv6}
+
+
 @cache
 def _fast():
     """The schema compiled to Python by fastjsonschema (draft-07 keywords only are used, so the
@@ -29,15 +63,17 @@ def _fast():
 
     schema = {k: v for k, v in report_schema().items() if k not in ("$id", "examples", "version")}
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    return fastjsonschema.compile(schema, formats={"iri": urls.is_web_url})
+    return fastjsonschema.compile(schema, formats=FORMATS)
 
 
 @cache
 def _validator():
     from jsonschema import Draft202012Validator, FormatChecker
 
-    checker = FormatChecker()
-    checker.checks("iri", raises=ValueError)(urls.check)
+    checker = FormatChecker(formats=())  # only ours: the same functions as the fast path
+    for name, check in FORMATS.items():
+        checker.checks(name)(check)
+    checker.checks("iri", raises=ValueError)(lambda v: not isinstance(v, str) or urls.check(v))  # says why
     return Draft202012Validator(report_schema(), format_checker=checker)
 
 
