@@ -2,10 +2,5 @@
 
 __version__ = "0.1.0"
 
-import os as _os
-
-# Vigil's numeric work is many small matrix products (PDQ: 64 x side). A multi-threaded BLAS gains
-# nothing there and, with one worker process per core, its threads fight the other workers (measured:
-# a 2-worker scan ran 2x slower than 1 worker). One BLAS thread per process unless the user says so.
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    _os.environ.setdefault(_name, "1")
+# Nothing happens on import: process-wide settings (BLAS threads, Pillow limits) are applied by the
+# entry points from one settings object (vigil.settings).

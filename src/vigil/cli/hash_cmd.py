@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from vigil.cli.options import JSON
+from vigil.cli.options import JSON, prepare_images
 from vigil.errors import VigilError
 
 
@@ -27,6 +27,7 @@ def hash_files(
             tasks.append((str(path), str(path)))
         else:
             raise VigilError(f"{path}: no such file")
+    prepare_images()
     rows = [item.hashes() for fs, logical in tasks for item in hash_file(fs, logical, expand=False)]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))

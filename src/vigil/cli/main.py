@@ -14,8 +14,10 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
     from click import exceptions as click_exceptions
 
 from vigil.cli import admin_cmd, audit_cmd, case_cmd, hash_cmd, hashset_cmd, match_cmd, scan_cmd, serve_cmd
+from vigil.cli.options import settings
 from vigil.errors import VigilError
 from vigil.safetext import visible
+from vigil.settings import prepare_process
 
 app = typer.Typer(
     name="vigil",
@@ -60,7 +62,9 @@ def main(
 
 
 def run(argv: list[str] | None = None) -> None:
+    debug = bool(os.environ.get("VIGIL_DEBUG"))  # a bug shows its traceback (the CLI's own switch)
     try:
+        prepare_process(settings())
         code = app(args=argv, standalone_mode=False)
     except click_exceptions.UsageError as exc:
         fail(exc.format_message())
@@ -73,7 +77,7 @@ def run(argv: list[str] | None = None) -> None:
     except VigilError as exc:
         fail(str(exc))
     except Exception as exc:  # a bug: still one line, not a traceback (VIGIL_DEBUG=1 shows it)
-        if os.environ.get("VIGIL_DEBUG"):
+        if debug:
             raise
         text = visible(str(exc), backslash=False)
         sys.stderr.write(f"error: internal error ({type(exc).__name__}: {text}); please report it\n")

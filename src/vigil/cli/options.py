@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import typer
+
+from vigil.settings import Settings, prepare_process
 
 DB = typer.Option(
     None,
@@ -21,3 +25,15 @@ def progress_bar(*columns):
 
     err = Console(stderr=True)
     return Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
+
+
+@cache
+def settings() -> Settings:
+    """The settings of this command's process: read once (VIGIL_CONFIG file, VIGIL_* variables)."""
+    return Settings.load()
+
+
+def prepare_images() -> None:
+    """For commands that decode images: Pillow's limits from the settings, in this process (pools
+    of workers are prepared the same way by the scan pipeline)."""
+    prepare_process(settings(), images=True)

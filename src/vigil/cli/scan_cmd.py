@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from vigil.cli.options import DB, progress_bar
+from vigil.cli.options import DB, prepare_images, progress_bar
 from vigil.errors import VigilError
 
 
@@ -63,6 +63,7 @@ def scan(
         if out is not None and out.is_dir():
             raise VigilError(f"{option} {out}: is a folder; give a file path")
     database = open_database(db, create=False)
+    prepare_images()  # thumbnails for --html are made in this process
     with progress_bar("hashing", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("hashing", total=None)
         result = run_scan(

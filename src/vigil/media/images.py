@@ -16,12 +16,12 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from vigil.errors import VigilError
 
-Image.MAX_IMAGE_PIXELS = 400_000_000  # evidence has huge scans; beyond this is a bomb, not a photo
-ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is reported, never silently padded
+# Pillow's decompression-bomb limit and truncated-image rule are process-wide: the entry points set
+# them from the settings (vigil.settings.prepare_process), not this module on import.
 
 _heif_registered = False
 

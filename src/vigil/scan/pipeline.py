@@ -24,6 +24,7 @@ from vigil.scan.hashing import Item, Limits
 from vigil.scan.locations import encodable
 from vigil.scan.matching import NEAR_SIGNALS, match_items
 from vigil.scan.tasks import KnownSets, Task, do_task, do_tasks, list_tasks
+from vigil.settings import prepare_process, prepared
 from vigil.signals import vpdq
 from vigil.signals.pdq import PdqSignal
 from vigil.store import Database
@@ -92,11 +93,15 @@ def default_workers() -> int:
 
 
 def _local(tasks: list[Task], known: KnownSets, workers: int) -> Iterator[tuple[str, list[dict]]]:
+    settings = prepared()
     if workers <= 1 or len(tasks) < 2:
+        prepare_process(settings, images=True)
         yield from (do_task(t, known) for t in tasks)
         return
-    # spawn: workers start clean, with no copy of the parent's database connections or threads
-    with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
+    # spawn: workers start clean, with no copy of the parent's database connections or threads, and
+    # are prepared with the settings this process was (BLAS threads, image limits)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(min(workers, len(tasks)), prepare_process, (settings, True)) as pool:
         chunk = max(1, min(8, len(tasks) // (workers * 8)))  # small: little in flight at a kill
         yield from pool.imap_unordered(partial(do_task, known=known), tasks, chunksize=chunk)
 
@@ -112,6 +117,7 @@ def _dask(tasks: list[Task], known: KnownSets, address: str) -> Iterator[tuple[s
     except (OSError, TimeoutError) as exc:
         raise VigilError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
     with client:
+        client.register_worker_callbacks(setup=partial(prepare_process, prepared(), True))
         batches = [tasks[i : i + DASK_BATCH] for i in range(0, len(tasks), DASK_BATCH)]
         futures = client.map(do_tasks, batches, known=known, pure=False)
         for future in as_completed(futures):
