@@ -110,9 +110,41 @@ def test_audit_verify_finds_changed_and_deleted_rows(tmp_path):
         conn.execute(delete(AuditEntry).where(AuditEntry.id == 2))
     _, problems, _ = verify(db)
     assert problems == [
-        "rows 2-2 are missing (deleted)",
-        "row 3: does not follow the row before it (a row was deleted or changed)",
+        "row 3: does not follow row 1 (a row between them was deleted, or one of them changed)"
     ]
+
+
+def test_audit_verify_reads_the_chain_not_the_ids(db_url):
+    """A transaction that appended audit rows and then rolled back leaves a gap in the ids on
+    PostgreSQL (sequence numbers are not given back); the chain is intact, so verify finds nothing.
+    A gap made by hand on either database is no problem either; a changed link still is."""
+    from vigil.store.audit import append
+
+    db = open_database(db_url)
+    with db.engine.begin() as conn:
+        append(conn, "t", None, "test.before", "n:1")
+    try:
+        with db.engine.begin() as conn:
+            append(conn, "t", None, "test.rolled-back", "n:2")
+            append(conn, "t", None, "test.rolled-back", "n:3")
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    with db.engine.begin() as conn:
+        append(conn, "t", None, "test.after", "n:4")
+    with db.engine.connect() as conn:
+        ids = list(conn.execute(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(2)).scalars())
+    if db.engine.dialect.name == "postgresql":
+        assert ids[0] - ids[1] == 3  # the two rolled-back rows' ids are gone for good
+    with db.engine.begin() as conn:  # a gap by hand: the last row moves up; its links are unchanged
+        conn.execute(update(AuditEntry).where(AuditEntry.id == ids[0]).values(id=ids[0] + 1000))
+    assert verify(db)[1] == []
+    with db.engine.begin() as conn:
+        conn.execute(update(AuditEntry).where(AuditEntry.id == ids[0] + 1000).values(prev_hash="0" * 64))
+    problems = verify(db)[1]
+    assert problems[0].startswith(f"row {ids[0] + 1000}: does not follow row {ids[1]}")
+    with db.engine.begin() as conn:  # leave the shared test database's chain as it was
+        conn.execute(delete(AuditEntry).where(AuditEntry.id == ids[0] + 1000))
 
 
 def _append_many(db_path: str, who: str) -> None:

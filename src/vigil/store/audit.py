@@ -1,8 +1,9 @@
 """The audit log: append-only and hash-chained. Each row's hash is SHA-256 over the previous row's
 hash and the row's own content, so changing or deleting any row breaks the chain at that row, and
-`vigil audit verify` says where. Appends are serialised (a PostgreSQL advisory lock; SQLite has one
-writer) so concurrent API workers never fork the chain. (Cutting rows off the end leaves a valid
-shorter chain: anchor the latest hash elsewhere — printed by `vigil audit verify` — to detect that.)"""
+`vigil audit verify` says where (by the hash links alone: ids may have gaps). Appends are serialised
+(a PostgreSQL advisory lock; SQLite has one writer) so concurrent API workers never fork the chain.
+(Cutting rows off the end leaves a valid shorter chain: anchor the latest hash elsewhere, printed by
+`vigil audit verify`, to detect that.)"""
 
 from __future__ import annotations
 
@@ -25,42 +26,70 @@ def _digest(prev: str, at: datetime, actor: str, org_id, action: str, obj: str, 
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def lock_chain(conn: Connection) -> None:
+    """Serialise appends until the caller's transaction ends (PostgreSQL: an advisory lock; SQLite:
+    the database write lock, taken by a write that changes nothing, before the last hash is read)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+    else:
+        conn.execute(text("UPDATE audit_log SET id = id WHERE 0"))
+
+
+_LAST = text("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+
+
 def append(
     conn: Connection, actor: str, org_id: int | None, action: str, obj: str, detail: dict | None = None
 ) -> None:
     """Add one row, in the caller's transaction (so the audited change and its record commit together)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
-    else:  # SQLite: take the write lock before reading the last hash (a write that changes nothing)
-        conn.execute(text("UPDATE audit_log SET id = id WHERE 0"))
-    prev = conn.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
+    append_many(conn, [(actor, org_id, action, obj, detail)])
+
+
+def append_many(conn: Connection, rows: list[tuple]) -> None:
+    """Add rows `(actor, org_id, action, object, detail)` in order, in the caller's transaction: the
+    chain is locked and its last hash read once for all of them, and they are inserted in one
+    statement (a group of intakes committed together costs one append)."""
+    if not rows:
+        return
+    lock_chain(conn)
+    prev = conn.execute(_LAST).scalar() or GENESIS
     at = utcnow()
-    blob = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"))
-    conn.execute(
-        insert(AuditEntry).values(
-            at=at,
-            actor=actor,
-            org_id=org_id,
-            action=action,
-            object=obj,
-            detail=blob,
-            prev_hash=prev,
-            hash=_digest(prev, at, actor, org_id, action, obj, blob),
+    values = []
+    for actor, org_id, action, obj, detail in rows:
+        blob = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"))
+        digest = _digest(prev, at, actor, org_id, action, obj, blob)
+        values.append(
+            {
+                "at": at,
+                "actor": actor,
+                "org_id": org_id,
+                "action": action,
+                "object": obj,
+                "detail": blob,
+                "prev_hash": prev,
+                "hash": digest,
+            }
         )
-    )
+        prev = digest
+    conn.execute(insert(AuditEntry), values)
 
 
 def verify(db: Database) -> tuple[int, list[str], str]:
-    """(rows checked, problems, hash of the last row). Problems name the row id and what broke."""
+    """(rows checked, problems, hash of the last row). Problems name the row id and what broke.
+
+    The chain is the evidence, not the ids: each row must carry the previous row's hash and its own
+    content's hash. Ids may have gaps with nothing wrong (PostgreSQL hands out a sequence number to
+    an audited change that was then rolled back), and a deleted row shows as the next row not
+    following the one before it."""
     problems, prev, count, last_id = [], GENESIS, 0, None
     with db.engine.connect() as conn:
         for row in conn.execute(select(AuditEntry.__table__).order_by(AuditEntry.id)):
             count += 1
-            if last_id is not None and row.id != last_id + 1:
-                problems.append(f"rows {last_id + 1}-{row.id - 1} are missing (deleted)")
             if row.prev_hash != prev:
+                after = f"row {last_id}" if last_id is not None else "the start of the log"
                 problems.append(
-                    f"row {row.id}: does not follow the row before it (a row was deleted or changed)"
+                    f"row {row.id}: does not follow {after} (a row between them was deleted, "
+                    f"or one of them changed)"
                 )
             if (
                 _digest(row.prev_hash, row.at, row.actor, row.org_id, row.action, row.object, row.detail)
