@@ -138,14 +138,15 @@ def test_match_json_lines_exact_and_near(tmp_path, pictures):
     result = vigil("match", known.md5.upper(), "--file", queries, "--json", "--db", db)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert lines[0] == {
+    assert lines[0] == {  # the API's answer shape; `query` is the old name of `hash`, kept
+        "hash": known.md5,
         "query": known.md5,
         "matches": [{"hashset": "md5s", "signal": "md5", "distance": 0, "category": "csam"}],
     }
-    assert lines[1]["query"] == altered.pdq
+    assert lines[1]["hash"] == lines[1]["query"] == altered.pdq
     (near,) = lines[1]["matches"]
     assert near["hashset"] == "pdqs" and near["signal"] == "pdq" and 0 < near["distance"] <= 31
-    assert lines[2] == {"query": "0" * 64, "matches": []}
+    assert lines[2] == {"hash": "0" * 64, "query": "0" * 64, "matches": []}
     assert len(lines) == 3
     bad = vigil("match", "--file", queries, "xyz", "--db", db)
     assert bad.returncode == 2 and bad.stderr.startswith("error: argument 1: expected md5")

@@ -6,7 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vigil.index import ExactBuilder, ExactSegment
-from vigil.index.exact import WIDTHS
+from vigil.index.exact import exact_widths
+
+WIDTHS = exact_widths()
 
 rows = st.lists(
     st.sampled_from(list(WIDTHS)).flatmap(

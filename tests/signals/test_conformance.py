@@ -1,4 +1,5 @@
-"""One conformance test that every registered signal type passes (thorn's perception habit)."""
+"""One conformance test that every registered signal type passes (thorn's perception habit). It names
+no signal: a new module in vigil/signals is tested here by shipping its `examples`."""
 
 from __future__ import annotations
 
@@ -6,21 +7,18 @@ import pytest
 
 from vigil.errors import VigilError
 from vigil.signals import SIGNALS
-from vigil.signals.pdq import example_luma, pdq_from_luma
-
-
-def compute(signal, example_input) -> str:
-    if signal.name == "pdq":
-        return pdq_from_luma(example_luma(example_input)).hex
-    return signal.compute(example_input).hex()
 
 
 @pytest.mark.parametrize("signal", SIGNALS.values(), ids=list(SIGNALS))
 def test_signal_conformance(signal):
     assert signal.examples, "every signal type ships example values"
+    assert signal.metric in ("equality", "hamming") or signal.index == "vpdq"
+    assert signal.index in ("exact", "mih", "vpdq")
+    assert 0 <= signal.default_threshold <= max(signal.max_threshold, signal.default_threshold)
     for example_input, expected in signal.examples:
-        got = compute(signal, example_input)
-        assert len(got) == signal.hex_length
+        got = signal.example_hash(example_input)
+        if signal.hex_length is not None:
+            assert len(got) == signal.hex_length == 2 * signal.width
         # Meta calls a PDQ implementation correct within 10 bits of its reference; ours is exact here
         assert signal.distance(bytes.fromhex(got), bytes.fromhex(expected)) == 0, example_input
         # the string form round-trips, in either case

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -30,31 +31,41 @@ def _queries(hashes: list[str], file: Path | None) -> list[tuple[str, str]]:
 def match(
     hashes: list[str] = typer.Argument(None, help="PDQ, md5, sha1 or sha256 hex values."),
     file: Path = typer.Option(None, "--file", help="Read hashes from FILE, one per line."),
-    threshold: int = typer.Option(31, "--threshold", help="PDQ match distance, 0-63 bits."),
+    threshold: int = typer.Option(
+        None, "--threshold", help="PDQ match distance, 0-63 bits (default 31).", show_default=False
+    ),
+    signal: str = typer.Option(
+        None, "--signal", help="All hashes are of this signal (md5, sha1, sha256, pdq)."
+    ),
     as_json: bool = JSON,
     db: str = DB,
 ) -> None:
     """Match hashes against the hash sets: exact for md5/sha1/sha256, near (PDQ) within --threshold.
 
-    64 hex digits are looked up both as SHA-256 and as PDQ. With --json, one JSON object per query
-    and line: {"query", "matches": [{"hashset", "signal", "distance", "category"}]}.
+    64 hex digits are looked up both as SHA-256 and as PDQ unless --signal says which. With --json,
+    one JSON object per query and line, as POST /v1/hash-check answers each hash:
+    {"hash", "query" (the same; its old name), "matches": [{"hashset", "signal", "distance", "category"}]}.
     """
     from vigil.scan.lookup import match_hashes
-    from vigil.store import open_database
 
-    if not 0 <= threshold <= 63:
-        raise VigilError(f"--threshold must be 0-63, got {threshold}")
-    results = match_hashes(open_database(db, create=False), _queries(hashes or [], file), threshold)
+    results = match_hashes(db, _queries(hashes or [], file), threshold, signal)
     if as_json:
-        typer.echo("\n".join(json.dumps(r) for r in results))
+        sys.stdout.write(
+            "".join(
+                json.dumps({"hash": r["hash"], "query": r["hash"], "matches": r["matches"]}) + "\n"
+                for r in results
+            )
+        )
         return
     from vigil.safetext import visible
 
+    lines = []
     for r in results:  # set names are the publisher's text: shown escaped
         if not r["matches"]:
-            typer.echo(f"{visible(r['query'])}  no match")
+            lines.append(f"{visible(r['hash'])}  no match")
         for m in r["matches"]:
-            typer.echo(
-                f"{visible(r['query'])}  {visible(m['hashset'])}  {m['signal']}  distance {m['distance']}  "
+            lines.append(
+                f"{visible(r['hash'])}  {visible(m['hashset'])}  {m['signal']}  distance {m['distance']}  "
                 f"{visible(m['category'] or '')}".rstrip()
             )
+    sys.stdout.write("".join(line + "\n" for line in lines))

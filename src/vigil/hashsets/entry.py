@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from vigil.hashsets.widths import WIDTHS
+from vigil.signals import get_signal
 
 
 class Entry(NamedTuple):
-    signal: str  # a vigil.signals name: md5, sha1, sha256, pdq
+    signal: str  # a registered vigil.signals name (md5, sha1, sha256, pdq, vpdq, ...)
     value: bytes  # canonical bytes (hex-decoded)
     category: str | None = None  # a vigil.classify label; None: the hash set's default
     series: str | None = None
@@ -31,7 +31,7 @@ class EntryBlock(NamedTuple):
     first_line: int
 
     def entries(self) -> list[Entry]:
-        w = WIDTHS[self.signal]
+        w = get_signal(self.signal).width
         return [
             Entry(self.signal, self.values[i : i + w], self.category, None, None, str(self.first_line + n))
             for n, i in enumerate(range(0, len(self.values), w))

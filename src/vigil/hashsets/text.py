@@ -18,12 +18,10 @@ from pathlib import Path
 from vigil.classify import normalise_label
 from vigil.errors import InputFormatError, VigilError
 from vigil.hashsets.entry import Entry, EntryBlock
-from vigil.signals import SIGNALS, guess_signal
+from vigil.signals import all_signals, either, guess_signal
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
-_HASH_COLUMNS = {*SIGNALS, "hash"}
-_KNOWN_COLUMNS = {
-    *_HASH_COLUMNS,
+_OTHER_COLUMNS = {
     "signal",
     "category",
     "series",
@@ -33,6 +31,16 @@ _KNOWN_COLUMNS = {
     "name",
     "filename",
 }
+
+
+def _hash_columns() -> set[str]:
+    """Header names of hash columns: each registered signal's text column, and `hash`."""
+    return {*(s.text_column() for s in all_signals() if s.width), "hash"}
+
+
+def _bare_lengths() -> frozenset[int]:
+    """Hex lengths a line can be a bare hash of (32, 40, 64, and any registered signal's)."""
+    return frozenset(s.hex_length for s in all_signals() if s.width)
 
 
 def _split(line: str) -> list[str]:
@@ -52,6 +60,9 @@ class _Lines:
         self.category = category
         self.bare_signal: dict[int, str] = {}  # hex length -> signal name, for lines that are a hash
         self.columns: list[str] | None = None
+        self.hash_columns = _hash_columns()
+        self.known_columns = self.hash_columns | _OTHER_COLUMNS
+        self.lengths = _bare_lengths()
 
     @property
     def bare(self) -> bool:
@@ -70,7 +81,7 @@ class _Lines:
         if not line or line.startswith("#"):
             return None
         # fast path: a line that is only a hash (most lists, and every 10M-line one)
-        if self.bare and len(line) in (32, 40, 64):
+        if self.bare and len(line) in self.lengths:
             try:
                 value = bytes.fromhex(line)
             except ValueError:
@@ -81,10 +92,10 @@ class _Lines:
         first = cells[0].strip('"').lower()
         if self.columns is None and not _HEX.match(first):
             names = [c.strip('"').lower() for c in cells]
-            if names[0] in _KNOWN_COLUMNS and any(n in _HASH_COLUMNS for n in names):
+            if names[0] in self.known_columns and any(n in self.hash_columns for n in names):
                 self.columns = names
                 return None
-        return _entry(self.source, number, cells, self.columns, self.signal, self.category)
+        return _entry(self.source, number, cells, self.columns, self.signal, self.category, self.hash_columns)
 
 
 def read_text(path: Path, signal: str | None = None, category: str | None = None) -> Iterator[Entry]:
@@ -157,7 +168,7 @@ def _chunk(rules: _Lines, chunk: bytes, first_number: int) -> Iterator[Entry | E
         lines.pop()
     stripped = [line.strip() for line in lines]
     widths = set(map(len, stripped))
-    if rules.bare and len(widths) == 1 and (width := widths.pop()) in (32, 40, 64) and _only_newlines(chunk):
+    if rules.bare and len(widths) == 1 and (width := widths.pop()) in rules.lengths and _only_newlines(chunk):
         try:
             values = bytes.fromhex(b"".join(stripped).decode("ascii"))
         except (ValueError, UnicodeDecodeError):
@@ -185,16 +196,18 @@ def _signal_name(source: str, number: int, value: str, hint: str | None) -> str:
     return sig.name
 
 
-def _entry(source, number, cells, columns, signal, category) -> Entry:
+def _entry(source, number, cells, columns, signal, category, hash_columns) -> Entry:
     row = dict(zip(columns, cells, strict=False)) if columns else {"hash": cells[0]}
-    hash_column = next((c for c in (columns or ["hash"]) if c in _HASH_COLUMNS), None)
+    hash_column = next((c for c in (columns or ["hash"]) if c in hash_columns), None)
     value = row.get(hash_column, "").strip('"') if hash_column else ""
     hint = signal if hash_column in (None, "hash") else hash_column
     if row.get("signal"):  # Vigil's own export names the signal of every line
         hint = row["signal"].strip().lower()
     if not value or not _HEX.match(value):
         raise InputFormatError(
-            source, number, f"expected a hex hash (md5, sha1, sha256 or pdq), got {value!r}"
+            source,
+            number,
+            f"expected a hex hash ({either(s.name for s in all_signals() if s.width)}), got {value!r}",
         )
     name = _signal_name(source, number, value, hint)
     label = row.get("category") or category

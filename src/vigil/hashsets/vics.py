@@ -2,8 +2,9 @@
 
 Streams `#Media` exports (`value` is a list of media) and `#Cases` exports (`value` is a list of
 cases, each with a `Media` list) with ijson, so a file of millions of media is read in bounded memory.
-Each media gives one entry per hash it carries: `MD5`, `SHA1`, and `AlternativeHashes` entries whose
-`HashName` is MD5, SHA1, SHA256 or PDQ. PhotoDNA is proprietary and skipped. Booleans written as
+Each media gives one entry per hash it carries: the keys and `AlternativeHashes` names the signal
+registry declares (`vics_key`, `vics_names`: `MD5`, `SHA1`, and `HashName` MD5, SHA1, SHA256 or
+PDQ). PhotoDNA is proprietary and skipped. Booleans written as
 strings and a missing `Category` (uncategorised) are accepted, as real exports contain both.
 """
 
@@ -18,17 +19,18 @@ import ijson
 from vigil.classify import vics_category
 from vigil.errors import InputFormatError, VigilError
 from vigil.hashsets.entry import Entry
-from vigil.signals import get_signal
+from vigil.signals import all_signals, get_signal
 
 _META_KEYS = ("@odata.context", "odata.metadata")
-_ALT_NAMES = {
-    "md5": "md5",
-    "sha1": "sha1",
-    "sha-1": "sha1",
-    "sha256": "sha256",
-    "sha-256": "sha256",
-    "pdq": "pdq",
-}
+
+
+def _vics_names() -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+    """From the registry: (top-level Media key, signal) pairs ("MD5", "md5"), and lower-cased
+    AlternativeHashes HashName -> signal ("sha-256" -> "sha256")."""
+    signals = all_signals()
+    keys = tuple((s.vics_key, s.name) for s in signals if s.vics_key)
+    alt = {n.lower(): s.name for s in signals for n in s.vics_names}
+    return keys, alt
 
 
 def _kind(path: Path, source: str) -> str:
@@ -68,11 +70,12 @@ def read_vics(path: Path, scheme: str = "us") -> Iterator[Entry]:
     prefix, where = (
         ("value.item", "value[{}]") if kind == "Media" else ("value.item.Media.item", "value[].Media[{}]")
     )
+    names = _vics_names()
     with open(path, "rb") as fh:
         index = -1
         try:
             for index, media in enumerate(ijson.items(fh, prefix, use_float=True)):
-                yield from _media_entries(media, source, index, where, scheme)
+                yield from _media_entries(media, source, index, where, scheme, names)
         except ijson.JSONError as exc:
             raise InputFormatError(source, where.format(index + 1), f"invalid JSON: {exc}") from None
 
@@ -96,18 +99,18 @@ def _segments(media: dict, source: str, where: str) -> str | None:
     return json.dumps({"Segments": segments}, sort_keys=True)
 
 
-_WIDTH = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
 _categories: dict[tuple, str] = {}
 
 
 def _value(signal: str, text: object) -> bytes | None:
     """The common case, fast: a hex string of the right length. None sends it to `_hash` for the error."""
-    if type(text) is str and len(text) == 2 * _WIDTH[signal]:
+    width = get_signal(signal).width
+    if type(text) is str and len(text) == 2 * width:
         try:
             value = bytes.fromhex(text)
         except ValueError:
             return None
-        if len(value) == _WIDTH[signal]:  # fromhex skips spaces; a spaced string came out short
+        if len(value) == width:  # fromhex skips spaces; a spaced string came out short
             return value
     return None
 
@@ -130,7 +133,10 @@ def _category(media: dict, scheme: str, source: str, where: str) -> str:
     return label
 
 
-def _media_entries(media: object, source: str, index: int, where_fmt: str, scheme: str) -> Iterator[Entry]:
+def _media_entries(
+    media: object, source: str, index: int, where_fmt: str, scheme: str, names
+) -> Iterator[Entry]:
+    keys, alt_names = names
     at = where_fmt.format(index)
     if not isinstance(media, dict):
         raise InputFormatError(source, at, f"expected a Media object, got {type(media).__name__}")
@@ -142,7 +148,7 @@ def _media_entries(media: object, source: str, index: int, where_fmt: str, schem
     extra = _segments(media, source, at) if "Segments" in media else None
     found = False
     seen: set[tuple[str, bytes]] = set()
-    for key, signal in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
+    for key, signal in keys:
         text = media.get(key)
         if text:
             value = _value(signal, text) or _hash(signal, text, source, f"{at}.{key}")
@@ -157,7 +163,7 @@ def _media_entries(media: object, source: str, index: int, where_fmt: str, schem
             raise InputFormatError(
                 source, f"{at}.AlternativeHashes[{n}]", "expected an object with HashName and HashValue"
             )
-        signal = _ALT_NAMES.get(str(alt.get("HashName", "")).strip().lower())
+        signal = alt_names.get(str(alt.get("HashName", "")).strip().lower())
         if signal is None:  # PhotoDNA and unknown algorithms: not ours to compute or match
             continue
         text = alt.get("HashValue")

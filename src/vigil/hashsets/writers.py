@@ -2,7 +2,8 @@
 
 - text: CSV with the header `signal,hash,category,series,comment,extra`, one entry per line.
 - vics: VICS v2 `#Media` JSON. Entries that came from one media (same `ref`) become one Media again:
-  MD5, SHA1 and SHA256 as keys, PDQ as an `AlternativeHashes` entry. Categories VICS has a code for
+  each signal as the registry says (`vics_key`: MD5, SHA1, SHA256 as keys; `vics_names`: PDQ as an
+  `AlternativeHashes` entry). Categories VICS has a code for
   are written as `Category`; others are left out (the importer reads them as uncategorised).
 """
 
@@ -18,10 +19,10 @@ from typing import TextIO
 from vigil.classify import vics_code
 from vigil.errors import VigilError
 from vigil.hashsets.entry import Entry
+from vigil.signals import get_signal
 
 VICS_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{variant}/$metadata#Media"
 TEXT_COLUMNS = ("signal", "hash", "category", "series", "comment", "extra")
-_KEYS = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256"}
 
 
 # formats whose entries' `ref` is a local file path or name (the unit's own files), not a publisher's id
@@ -72,8 +73,12 @@ def _media(group: list[Entry], scheme: str) -> Iterator[dict]:
     """One Media per group, or more when a group holds two values of one signal."""
     media: dict = {}
     for e in group:
-        key = _KEYS.get(e.signal)
-        if (key and key in media) or (e.signal == "pdq" and media.get("AlternativeHashes")):
+        signal = get_signal(e.signal)
+        key = signal.vics_key
+        if not key and not signal.vics_names:
+            continue  # VICS has no name for it (vPDQ: exported as Meta's vPDQ files)
+        alts = media.get("AlternativeHashes") or ()
+        if (key and key in media) or (not key and any(a["HashName"] in signal.vics_names for a in alts)):
             yield media
             media = {}
         if not media:
@@ -87,11 +92,12 @@ def _media(group: list[Entry], scheme: str) -> Iterator[dict]:
                 media["Comments"] = e.comment
             if e.extra:
                 media.update(json.loads(e.extra))  # VICS Segments of a video
+        text = e.value.hex().upper() if signal.vics_upper else e.value.hex()
         if key:
-            media[key] = e.value.hex().upper() if e.signal != "sha256" else e.value.hex()
+            media[key] = text
         else:
             media.setdefault("AlternativeHashes", []).append(
-                {"HashName": e.signal.upper(), "HashValue": e.value.hex()}
+                {"HashName": signal.vics_names[0], "HashValue": text}
             )
     if media:
         yield media

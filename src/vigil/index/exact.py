@@ -1,10 +1,10 @@
 """Exact look-up of cryptographic digests: sorted, memory-mapped arrays, one segment per hash set.
 
-A segment keeps, for each of md5, sha1 and sha256, the set's digests sorted (`<signal>.npy`, a void
-array of 16/20/32-byte values, compared as bytes) and each one's category (`<signal>.cat.npy`,
-uint16 positions in `segment.json`'s `categories`). A look-up is a binary search, so a database
-needs no index on hash values (which made every import a random B-tree insert) and worker
-processes can check known-good sets without a database.
+A segment keeps, for each signal the registry indexes as "exact" (md5, sha1, sha256, ...), the set's
+digests sorted (`<signal>.npy`, a void array of `width`-byte values, compared as bytes) and each
+one's category (`<signal>.cat.npy`, uint16 positions in `segment.json`'s `categories`). A look-up
+is a binary search, so a database needs no index on hash values (which made every import a random
+B-tree insert) and worker processes can check known-good sets without a database.
 """
 
 from __future__ import annotations
@@ -15,9 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from vigil.signals import indexed_by
+
 FORMAT = "vigil-exact"
 VERSION = 1
-WIDTHS = {"md5": 16, "sha1": 20, "sha256": 32}
+
+
+def exact_widths() -> dict[str, int]:
+    """Bytes per value of each signal kept in exact segments, from the signal registry."""
+    return {s.name: s.width for s in indexed_by("exact")}
 
 
 class ExactBuilder:
@@ -27,7 +33,8 @@ class ExactBuilder:
     CHUNK = 1 << 20  # rows copied at a time into the output files
 
     def __init__(self) -> None:
-        self.records: dict[str, bytearray] = {s: bytearray() for s in WIDTHS}
+        self.widths = exact_widths()
+        self.records: dict[str, bytearray] = {s: bytearray() for s in self.widths}
         self.categories: dict[str | None, bytes] = {}  # label -> its 2-byte code
 
     def _code(self, label: str | None) -> bytes:
@@ -37,23 +44,23 @@ class ExactBuilder:
         return code
 
     def add(self, signal: str, value: bytes, category: str | None) -> None:
-        if signal in WIDTHS:
+        if signal in self.widths:
             self.records[signal] += value + self._code(category)
 
     def add_batch(self, entries: list, default: str | None = None) -> None:
         """Entries (signal, value, category, ...) of one import batch, category falling back to
         `default`; one C-level join per signal."""
         code = self._code
-        for signal in WIDTHS:
+        for signal in self.widths:
             mine = [e for e in entries if e[0] == signal]
             if mine:
                 self.records[signal] += b"".join([e[1] + code(e[2] or default) for e in mine])
 
     def add_block(self, signal: str, values: bytes, category: str | None) -> None:
         """Many values of one signal and category, concatenated."""
-        if signal not in WIDTHS or not values:
+        if signal not in self.widths or not values:
             return
-        width = WIDTHS[signal]
+        width = self.widths[signal]
         rows = np.empty((len(values) // width, width + 2), np.uint8)
         rows[:, :width] = np.frombuffer(values, np.uint8).reshape(-1, width)
         rows[:, width:] = np.frombuffer(self._code(category), np.uint8)
@@ -66,7 +73,7 @@ class ExactBuilder:
     def save(self, folder: Path) -> dict[str, int]:
         folder.mkdir(parents=True, exist_ok=True)
         counts = {}
-        for signal, width in WIDTHS.items():
+        for signal, width in self.widths.items():
             raw = self.records[signal]
             if not raw:
                 continue

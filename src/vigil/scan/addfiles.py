@@ -15,6 +15,7 @@ from vigil.media.sniff import is_image, is_video
 from vigil.scan.hashing import Item
 from vigil.scan.locations import segment
 from vigil.scan.pipeline import Progress, default_workers, hash_evidence
+from vigil.signals import digest_signals
 from vigil.signals.pdq import PdqSignal
 from vigil.signals.vpdq import pack
 
@@ -24,8 +25,9 @@ def entries_of(items: Iterable[Item], category: str | None) -> Iterator[Entry]:
         kind = it.type or ""
         if it.error or not (is_image(kind) or is_video(kind)):
             continue
-        for signal in ("md5", "sha1", "sha256"):
-            yield Entry(signal, bytes.fromhex(getattr(it, signal)), category, ref=it.path)
+        for signal in digest_signals():
+            if value := it.hash(signal.name):
+                yield Entry(signal.name, bytes.fromhex(value), category, ref=it.path)
         if it.pdq and (it.pdq_quality or 0) >= PdqSignal.min_quality:
             yield Entry("pdq", bytes.fromhex(it.pdq), category, ref=it.path)
         if it.vpdq:

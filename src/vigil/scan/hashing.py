@@ -58,10 +58,17 @@ class Item:
     flags: list[str] = field(default_factory=list)  # see FLAGS
     vpdq: tuple[VpdqFrame, ...] = ()
     duration: float | None = None  # videos, seconds
+    # hex of registered signals computed from bytes that have no field above (a new module in
+    # vigil.signals): shown after the documented keys, matched like md5
+    other: dict[str, str] = field(default_factory=dict)
+
+    def hash(self, signal: str) -> str | None:
+        """The hex of a signal computed from the bytes (md5, sha1, sha256 or any other registered)."""
+        return getattr(self, signal) if signal in _DIGEST_FIELDS else self.other.get(signal)
 
     def hashes(self) -> dict:
         """The item as `vigil hash --json` shows it."""
-        return {key: getattr(self, key) for key in HASH_KEYS}
+        return {**{key: getattr(self, key) for key in HASH_KEYS}, **self.other}
 
     def report(self) -> dict:
         """The item as the case JSON shows it (key order as documented)."""
@@ -84,13 +91,15 @@ class Item:
         """Everything the scan found, for the case store (a resumed scan reloads it)."""
         out = {**self.report(), "dihedral": list(self.dihedral)}
         out["vpdq"] = pack(self.vpdq).hex() if self.vpdq else None
-        for key in ("location", "disputed", "vpdq_frames"):
+        for key in ("location", "disputed", "vpdq_frames", *self.other):
             del out[key]
+        out["other"] = dict(self.other)
         return out
 
     @classmethod
     def from_state(cls, state: dict) -> Item:
         state = dict(state)
+        state.setdefault("other", {})
         state["dihedral"] = tuple(state["dihedral"])
         state["vpdq"] = tuple(unpack(bytes.fromhex(state["vpdq"]))) if state["vpdq"] else ()
         return cls(**state)
@@ -120,8 +129,15 @@ FLAGS = {
 EMPTY_TYPE = "inode/x-empty"  # as file(1) --mime-type names an empty file
 
 
+_DIGEST_FIELDS = frozenset(("md5", "sha1", "sha256"))  # digests with an Item field of their own
+
+
 def _set_digests(item: Item, digests: dict[str, bytes], known: Known | None) -> None:
-    item.md5, item.sha1, item.sha256 = (digests[k].hex() for k in ("md5", "sha1", "sha256"))
+    for name, value in digests.items():
+        if name in _DIGEST_FIELDS:
+            setattr(item, name, value.hex())
+        else:
+            item.other[name] = value.hex()
     if known is not None:
         item.known = known(digests)
 

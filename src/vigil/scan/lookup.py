@@ -1,69 +1,155 @@
-"""Hash look-ups without files: `vigil match`, and later the API's hash check, share this."""
+"""Hash look-ups without files: the one function behind `vigil match` and `POST /v1/hash-check`.
+
+Both give the same answer for the same input: one result per hash, in the order given,
+
+    {"hash": lower-case hex, "matches": [{"hashset", "signal", "distance", "category"}]}
+
+(`vigil match --json` also writes `query`, the field's old name, with the same value). A hash is
+looked up as every registered signal of its length (64 hex digits: SHA-256 exactly and PDQ within
+`threshold`) unless `signal` names one; each hash set gives at most one match per signal and
+category, at its smallest distance; matches are sorted by distance, set and signal. The threshold is
+0 to the signal's `max_threshold` (PDQ: 0-63, default 31, from the signal registry).
+
+Everything is answered from the memory-mapped set indexes (`vigil.store.setfolder.OpenSets`): no
+database query per look-up.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from vigil.errors import VigilError
-from vigil.index import search_dihedral
-from vigil.signals import PdqSignal, get_signal
-from vigil.store import Database
-from vigil.store.hashsets import HashsetRepository
+from vigil.signals import all_signals, describe_lengths, get_signal, lookup_signals
+from vigil.store.setfolder import OpenSets, open_current_sqlite
 
-_BY_LENGTH = {32: ("md5",), 40: ("sha1",), 64: ("sha256", "pdq")}
+MAX_HASHES = 10_000
 
 
-def match_hashes(db: Database, queries: Sequence[tuple[str, str]], threshold: int) -> list[dict]:
-    """For each (hex, where) query: every hash set that lists it, exactly or (PDQ) within threshold.
+class HashInputError(VigilError):
+    """Hashes that cannot be looked up; `problems` name each one ({"field", "message"})."""
 
-    Malformed input is an error naming where the query came from; nothing is looked up then.
-    """
-    parsed: list[tuple[str, dict[str, bytes]]] = []
-    for text, where in queries:
+    def __init__(self, problems: list[dict], title: str = "the hashes cannot be looked up"):
+        self.problems, self.title = problems[:100], title
+        first = problems[0]
+        super().__init__(f"{first['field']}: {first['message']}")
+
+
+def default_threshold() -> int:
+    return max((s.default_threshold for s in all_signals() if s.lookup and s.metric == "hamming"), default=0)
+
+
+def max_threshold() -> int:
+    return max((s.max_threshold for s in all_signals() if s.lookup), default=0)
+
+
+def check_threshold(threshold: int | None, name: str = "threshold") -> int:
+    if threshold is None:
+        return default_threshold()
+    top = max_threshold()
+    if not 0 <= threshold <= top:
+        raise VigilError(f"{name} must be 0-{top}, got {threshold}")
+    return threshold
+
+
+def parse(hashes: Sequence[str], signal: str | None = None, where: Sequence[str] | None = None):
+    """[(lower-case hex, {signal name: bytes})] for each hash; HashInputError naming every bad one
+    (by `where[i]`, else `/hashes/i`)."""
+    fixed = get_signal(signal) if signal else None
+    if fixed is not None and not fixed.lookup:
+        raise VigilError(f"signal {fixed.name!r} cannot be looked up by hash")
+    out, problems = [], []
+    for i, text in enumerate(hashes):
         value = text.strip().lower()
-        signals = _BY_LENGTH.get(len(value))
-        if signals is None:
-            raise VigilError(
-                f"{where}: expected md5 (32), sha1 (40), sha256 or pdq (64 hex digits), got {text!r}"
-            )
-        try:
-            parsed.append((value, {s: get_signal(s).parse(value) for s in signals}))
-        except VigilError as exc:
-            raise VigilError(f"{where}: {exc}") from None
-    repo = HashsetRepository(db)
-    results = [{"query": value, "matches": []} for value, _ in parsed]
-    for signal in ("md5", "sha1", "sha256"):
-        values = [v[signal] for _, v in parsed if signal in v]
-        if not values:
-            continue
-        found = repo.exact_opinions(signal, values)
-        for result, (_, v) in zip(results, parsed, strict=True):
-            for opinion in found.get(v.get(signal), []):
-                result["matches"].append(
-                    {
-                        "hashset": opinion.hashset,
-                        "signal": signal,
-                        "distance": 0,
-                        "category": opinion.category,
-                    }
-                )
-    pdq = [(i, v["pdq"]) for i, (_, v) in enumerate(parsed) if "pdq" in v]
-    if pdq:
-        index = repo.pdq_index()
-        queries = [[value] for _, value in pdq]
-        hits = search_dihedral(index, queries, threshold) if len(index) else [[] for _ in queries]
-        opinions = repo.opinions_by_id({m.id for h in hits for m in h})
-        for (i, _), matches in zip(pdq, hits, strict=True):
-            for m in matches:
-                o = opinions[m.id]
-                entry = {
-                    "hashset": o.hashset,
-                    "signal": PdqSignal.name,
-                    "distance": m.distance,
-                    "category": o.category,
+        field = where[i] if where is not None else f"/hashes/{i}"
+        signals = (fixed,) if fixed else lookup_signals(len(value))
+        if fixed and len(value) != fixed.hex_length:
+            problems.append(
+                {
+                    "field": field,
+                    "message": f"{len(value)} hex digits is not a {fixed.name} hash ({fixed.name} has "
+                    f"{fixed.hex_length}; see /signal)",
                 }
-                if entry not in results[i]["matches"]:
-                    results[i]["matches"].append(entry)
-    for r in results:
-        r["matches"].sort(key=lambda m: (m["distance"], m["hashset"], m["signal"]))
+            )
+            continue
+        if not signals:
+            problems.append({"field": field, "message": f"expected {describe_lengths()}, got {text[:100]!r}"})
+            continue
+        try:
+            out.append((value, {s.name: s.parse(value) for s in signals}))
+        except VigilError as exc:
+            problems.append({"field": field, "message": str(exc)})
+    if problems:
+        title = f"the hashes are not all {fixed.name}" if fixed else "the hashes cannot be looked up"
+        raise HashInputError(problems, title)
+    return out
+
+
+def lookup(
+    sets: OpenSets,
+    hashes: Sequence[str],
+    signal: str | None = None,
+    threshold: int | None = None,
+    where: Sequence[str] | None = None,
+) -> list[dict]:
+    """Look `hashes` up in the open set indexes (see the module's docstring for the answer)."""
+    return answer(sets, parse(hashes, signal, where), check_threshold(threshold))
+
+
+def answer(sets: OpenSets, parsed: list[tuple[str, dict[str, bytes]]], threshold: int) -> list[dict]:
+    """`lookup` on hashes already parsed (`parse`) and a checked threshold."""
+    found: dict[tuple[str, bytes], list[dict]] = {}
+    wanted: dict[str, set[bytes]] = {}
+    for _, values in parsed:
+        for name, value in values.items():
+            wanted.setdefault(name, set()).add(value)
+    for name, values in wanted.items():
+        sig = get_signal(name)
+        ordered = sorted(values)
+        if sig.index == "exact":
+            for value, opinions in sets.exact(name, ordered).items():
+                found[(name, value)] = [
+                    {"hashset": h, "signal": name, "distance": 0, "category": c} for h, c in opinions
+                ]
+        elif sig.index == "mih":
+            hits = sets.near(name, [[v] for v in ordered], min(threshold, sig.max_threshold))
+            for value, row in zip(ordered, hits, strict=True):
+                if row:
+                    found[(name, value)] = [
+                        {"hashset": h, "signal": name, "distance": d, "category": c} for h, d, c in row
+                    ]
+    results = []
+    for text, values in parsed:
+        matches = [{**m} for name, value in values.items() for m in found.get((name, value), ())]
+        matches.sort(key=lambda m: (m["distance"], m["hashset"], m["signal"], m["category"] or ""))
+        results.append({"hash": text, "matches": matches})
     return results
+
+
+def open_sets(target: str | None) -> OpenSets:
+    """The set indexes of database `target` (path or URL; None: the default), for reading. An SQLite
+    database whose index folder is current is read without SQLAlchemy (one small query, then the
+    memory-mapped folder); otherwise the database is opened (never created) and the index synced."""
+    from vigil.store.db import default_db_path
+
+    target = target or default_db_path()
+    if "://" not in target:
+        path = Path(target).expanduser()
+        if path.is_file():
+            sets = open_current_sqlite(path)
+            if sets is not None:
+                return sets
+    from vigil.store import open_database
+    from vigil.store.setindex import SetIndexStore
+
+    return SetIndexStore(open_database(target, create=False)).open_sets()
+
+
+def match_hashes(
+    target: str | None, queries: Sequence[tuple[str, str]], threshold: int | None, signal: str | None = None
+) -> list[dict]:
+    """`vigil match`: each (hex, where it came from) looked up in database `target`. Malformed input
+    is an error naming where the query came from; nothing is opened or looked up then."""
+    threshold = check_threshold(threshold, "--threshold")
+    parsed = parse([q for q, _ in queries], signal, [w for _, w in queries])
+    return answer(open_sets(target), parsed, threshold)

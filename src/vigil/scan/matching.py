@@ -6,14 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vigil.index import search_dihedral
 from vigil.scan.hashing import Item
-from vigil.signals.crypto import CRYPTO_SIGNALS
+from vigil.signals import all_signals, indexed_by
 from vigil.signals.pdq import PdqSignal
-from vigil.signals.vpdq import ranges
+from vigil.signals.vpdq import VpdqSignal, ranges
 from vigil.store.hashsets import HashsetRepository
+from vigil.store.setfolder import OpenSets
 
-NEAR_SIGNALS = frozenset({"pdq", "vpdq"})
+
+def near_signals() -> frozenset[str]:
+    """Signals matched by distance (pdq, vpdq): a match on them alone is an altered copy."""
+    return frozenset(s.name for s in all_signals() if s.index != "exact")
+
+
+def __getattr__(name: str):
+    if name == "NEAR_SIGNALS":  # from the registry when asked, so a newly registered signal counts
+        return near_signals()
+    raise AttributeError(name)
 
 
 def _add(item: Item, hashset: str, signal: str, distance: int, category: str | None, **more) -> None:
@@ -26,12 +35,12 @@ def _add(item: Item, hashset: str, signal: str, distance: int, category: str | N
     )
 
 
-def _match_videos(repo: HashsetRepository, items: Sequence[Item]) -> None:
+def _match_videos(repo: HashsetRepository, sets: OpenSets, items: Sequence[Item]) -> None:
     """Videos against the known videos' frame indexes; each match says which time ranges matched."""
     videos = [it for it in items if it.vpdq]
     if not videos:
         return
-    indexes = repo.vpdq_indexes()
+    indexes = sets.videos(VpdqSignal.name)
     if not indexes:
         return
     found = [(item, name, m) for item in videos for name, index in indexes for m in index.match(item.vpdq)]
@@ -42,7 +51,7 @@ def _match_videos(repo: HashsetRepository, items: Sequence[Item]) -> None:
         _add(
             item,
             name,
-            "vpdq",
+            VpdqSignal.name,
             m.distance,
             opinions[m.entry_id].category,
             ranges=ranges(times, step, item.duration or 0.0),
@@ -59,41 +68,37 @@ def _step(frames) -> float:
 def _flag_altered(items: Sequence[Item]) -> None:
     """A near match (PDQ or video) with no exact one: an altered copy of known material."""
     for item in items:
-        near = [m for m in item.matches if m["signal"] in NEAR_SIGNALS]
-        exact = [m for m in item.matches if m["signal"] not in NEAR_SIGNALS]
+        near_names = near_signals()
+        near = [m for m in item.matches if m["signal"] in near_names]
+        exact = [m for m in item.matches if m["signal"] not in near_names]
         if near and not exact and (any(m["distance"] > 0 for m in near) or item.vpdq):
             item.flag("altered-copy")
 
 
 def match_items(repo: HashsetRepository, items: Sequence[Item], threshold: int) -> None:
     items = [it for it in items if not it.known]  # known-good files are eliminated, not matched
-    for signal in CRYPTO_SIGNALS:
-        values = {bytes.fromhex(v): v for it in items if (v := getattr(it, signal.name))}
+    sets = repo.open_sets()
+    for signal in indexed_by("exact"):
+        values = {bytes.fromhex(v): v for it in items if (v := it.hash(signal.name))}
         if not values:
             continue
-        found = repo.exact_opinions(signal.name, values)
+        found = sets.exact(signal.name, list(values))
         for item in items:
-            value = getattr(item, signal.name)
-            for opinion in found.get(bytes.fromhex(value), []) if value else []:
-                _add(item, opinion.hashset, signal.name, 0, opinion.category)
-    _match_images(repo, items, threshold)
-    _match_videos(repo, items)
+            value = item.hash(signal.name)
+            for hashset, category in found.get(bytes.fromhex(value), []) if value else []:
+                _add(item, hashset, signal.name, 0, category)
+    _match_images(sets, items, threshold)
+    _match_videos(repo, sets, items)
     _flag_altered(items)
     for item in items:
         item.matches.sort(key=lambda m: (m["distance"], m["hashset"], m["signal"]))
 
 
-def _match_images(repo: HashsetRepository, items: Sequence[Item], threshold: int) -> None:
+def _match_images(sets: OpenSets, items: Sequence[Item], threshold: int) -> None:
     queried = [it for it in items if it.pdq and (it.pdq_quality or 0) >= PdqSignal.min_quality]
     if not queried:
         return
-    index = repo.pdq_index()
-    if not len(index):
-        return
     variants = [[bytes.fromhex(v) for v in (item.dihedral or (item.pdq,))] for item in queried]
-    best = search_dihedral(index, variants, threshold)
-    opinions = repo.opinions_by_id({m.id for hits in best for m in hits})
-    for item, hits in zip(queried, best, strict=True):
-        for hit in hits:
-            opinion = opinions[hit.id]
-            _add(item, opinion.hashset, "pdq", hit.distance, opinion.category)
+    for item, hits in zip(queried, sets.near(PdqSignal.name, variants, threshold), strict=True):
+        for hashset, distance, category in hits:
+            _add(item, hashset, PdqSignal.name, distance, category)

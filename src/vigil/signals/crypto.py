@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import BinaryIO, ClassVar
 
-from vigil.signals.base import SignalType
+from vigil.signals.base import SignalType, register
 
 CHUNK = 1 << 20
 
@@ -19,48 +19,69 @@ CHUNK = 1 << 20
 class CryptoSignal(SignalType):
     metric = "equality"
     default_threshold = 0
+    index = "exact"
     hashlib_name: ClassVar[str]
+
+    @classmethod
+    def new_digest(cls):
+        return hashlib.new(cls.hashlib_name)
 
     @classmethod
     def compute(cls, data: bytes) -> bytes:
         return hashlib.new(cls.hashlib_name, data).digest()
 
 
+@register
 class Md5Signal(CryptoSignal):
     name = "md5"
+    width = 16
     hex_length = 32
     hashlib_name = "md5"
+    vics_key = "MD5"
+    vics_names = ("MD5",)
+    vics_upper = True
     examples = ((b"", "d41d8cd98f00b204e9800998ecf8427e"), (b"abc", "900150983cd24fb0d6963f7d28e17f72"))
 
 
+@register
 class Sha1Signal(CryptoSignal):
     name = "sha1"
+    width = 20
     hex_length = 40
     hashlib_name = "sha1"
+    vics_key = "SHA1"
+    vics_names = ("SHA1", "SHA-1")
+    vics_upper = True
     examples = (
         (b"", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
         (b"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"),
     )
 
 
+@register
 class Sha256Signal(CryptoSignal):
     name = "sha256"
+    width = 32
     hex_length = 64
     hashlib_name = "sha256"
+    vics_key = "SHA256"
+    vics_names = ("SHA256", "SHA-256")
     examples = (
         (b"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         (b"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
     )
 
 
-CRYPTO_SIGNALS: tuple[type[CryptoSignal], ...] = (Md5Signal, Sha1Signal, Sha256Signal)
-
-
 class MultiDigest:
-    """md5, sha1 and sha256 of one byte stream, fed once."""
+    """Every registered signal computed from bytes (md5, sha1, sha256, ...) of one byte stream, fed
+    once."""
 
-    def __init__(self, signals: Iterable[type[CryptoSignal]] = CRYPTO_SIGNALS):
-        self._hashers = {s.name: hashlib.new(s.hashlib_name) for s in signals}
+    def __init__(self, signals: Iterable[type[SignalType]] | None = None):
+        if signals is None:
+            from vigil.signals import digest_signals
+
+            signals = digest_signals()
+        self._hashers = {s.name: s.new_digest() for s in signals}
         self.size = 0
 
     def update(self, chunk: bytes) -> None:

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from vigil.signals.base import SignalType
+from vigil.signals.base import SignalType, register
 
 SIDE = 64  # PDQ's downsample grid
 MIN_HASHABLE_DIM = 5  # the reference returns an empty hash with quality 0 below this
@@ -39,17 +39,27 @@ DIHEDRAL_NAMES = (
 )
 
 
+@register
 class PdqSignal(SignalType):
     name = "pdq"
+    width = 32
     hex_length = 64
     metric = "hamming"
     default_threshold = 31  # Meta's default match threshold
+    max_threshold = 63  # the multi-index probes chunks within threshold // 16 <= 3 bits
+    index = "mih"
+    guess_by_length = False  # 64 hex digits are SHA-256 unless a header, option or name says PDQ
+    vics_names = ("PDQ",)
     min_quality = 50  # Meta's tools ignore hashes of lower quality for matching
     # (generated test image seed, hash of Meta's reference pdqhash on it); see example_luma()
     examples = (
         (1, "753c40a3ff3c40a3ff3c00abff3c00a3aa03bf145523ff14552b007eaad13b7c"),
         (2, "aa93eadcab93eadcaa93aadcaa93aadc03831503aa9cff83aa95003b556a152b"),
     )
+
+    @classmethod
+    def example_hash(cls, example_input: object) -> str:
+        return pdq_from_luma(example_luma(int(example_input))).hex
 
 
 @dataclass(frozen=True, slots=True)

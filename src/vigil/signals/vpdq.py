@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from vigil.errors import VigilError
+from vigil.signals.base import SignalType, register
+
 FRAME_DISTANCE = 31
 MIN_QUALITY = 50
 QUERY_MATCH_PERCENT = 80.0
@@ -109,3 +112,62 @@ def ranges(timestamps: Sequence[float], step: float, duration: float) -> list[li
         else:
             out.append([ts, min(duration, ts + step) if duration else ts + step])
     return [[round(a, 3), round(b, 3)] for a, b in out]
+
+
+@register
+class VpdqSignal(SignalType):
+    """A video's frames. The value is the packed frames (45 bytes each, see `pack`); its hex form is
+    that, hex-encoded. The distance of two videos is 100 minus the percentage of the first one's
+    usable frames that have a frame of the second within FRAME_DISTANCE bits, so the default
+    threshold (20) is Meta's 80% rule. Written as Meta's vPDQ text files (hashsets/vpdq.py)."""
+
+    name = "vpdq"
+    width = None
+    hex_length = None
+    metric = "vpdq"
+    default_threshold = int(100 - QUERY_MATCH_PERCENT)
+    index = "vpdq"
+    lookup = False
+    guess_by_length = False
+    unpack = staticmethod(unpack)
+    # (PDQ example seeds of the frames, one a second; packed frames)
+    examples = (
+        (
+            (1, 2),
+            "753c40a3ff3c40a3ff3c00abff3c00a3aa03bf145523ff14552b007eaad13b7c64000000000000000000000000"
+            "aa93eadcab93eadcaa93aadcaa93aadc03831503aa9cff83aa95003b556a152b6401000000000000000000f03f",
+        ),
+        (
+            (3, 4),
+            "ea94f56baa94546baa94547baa94507baa94aa83aa83ff84aa97003f556aaabc64000000000000000000000000"
+            "fa93fd3caa93d53caa93553caa93543eaac3afc400032ac3aa942ab7556caa936401000000000000000000f03f",
+        ),
+    )
+
+    @classmethod
+    def example_hash(cls, example_input: object) -> str:
+        from vigil.signals.pdq import example_luma, pdq_from_luma
+
+        frames = []
+        for n, seed in enumerate(example_input):
+            h = pdq_from_luma(example_luma(seed))
+            frames.append(VpdqFrame(n, h.quality, h.value, float(n)))
+        return pack(frames).hex()
+
+    @classmethod
+    def parse(cls, text: str) -> bytes:
+        value = text.strip().lower()
+        if not value or len(value) % (2 * PACKED):
+            raise VigilError(
+                f"vpdq must be packed frames, a multiple of {2 * PACKED} hex digits, "
+                f"got {len(value)} characters"
+            )
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            raise VigilError(f"vpdq must be hex digits 0-9a-f, got {text.strip()[:100]!r}") from None
+
+    @classmethod
+    def distance(cls, a: bytes, b: bytes) -> int:
+        query, _ = match_percent(unpack(a), unpack(b))
+        return round(100 - query)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING
 
 from vigil.errors import VigilError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when a database is opened, not with this module:
+    from sqlalchemy import Engine  # `vigil match` on a current index never needs it
+    from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD_REVISION = "0009"  # the newest migration; tests check it matches the scripts
@@ -58,9 +60,13 @@ class Database:
 
 
 def _current_revision(conn: Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    """The stored revision, by one query (no Alembic import when the schema is current)."""
+    from sqlalchemy import inspect
 
-    return MigrationContext.configure(conn).get_current_revision()
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    return rows[0][0] if len(rows) == 1 else None
 
 
 def redact(target: str) -> str:
@@ -100,6 +106,8 @@ def open_database(target: str | None = None, create: bool = True) -> Database:
         if path.exists() and path.is_dir():
             raise VigilError(f"{path}: is a folder; --db takes a database file path")
         url = f"sqlite:///{path}"
+    from sqlalchemy import create_engine, event
+
     try:
         engine = create_engine(url)
     except Exception as exc:  # noqa: BLE001 - any bad URL is a user error

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 
 from vigil.errors import VigilError
 from vigil.hashsets import Entry, EntryBlock
-from vigil.hashsets.widths import WIDTHS
 from vigil.index.exact import ExactBuilder
+from vigil.signals import get_signal
 
 BATCH = 20_000
 
@@ -75,7 +75,7 @@ class EntryWriter:
         self.count += len(batch)
 
     def _block(self, block: EntryBlock) -> None:
-        width = WIDTHS[block.signal]
+        width = get_signal(block.signal).width
         n = len(block.values) // width
         if self.sqlite:
             self.conn.exec_driver_sql(

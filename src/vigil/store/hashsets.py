@@ -19,6 +19,7 @@ from vigil.store.entrywriter import EntryWriter
 from vigil.store.models import HashEntry, Hashset
 from vigil.store.setadmin import SEPARATOR, archive_current, diff_ids
 from vigil.store.setadmin import set_id as find_set_id
+from vigil.store.setfolder import OpenSets
 from vigil.store.setindex import SetIndexStore
 
 LOOKUP_CHUNK = 500
@@ -178,24 +179,21 @@ class HashsetRepository:
         return {signal: n for signal, n in rows}
 
     # -- lookups -------------------------------------------------------------------------------
+    def open_sets(self) -> OpenSets:
+        """The indexes of every current, enabled set, brought up to date with the database first:
+        what scans and look-ups match against (vigil.store.setfolder)."""
+        return SetIndexStore(self.db).open_sets()
+
     def exact_opinions(self, signal: str, values: Iterable[bytes]) -> dict[bytes, list[Opinion]]:
         """For each value listed by a current, enabled, not-known set: who lists it, with what
         category (binary searches in the sets' exact segments; no database query)."""
-        unique = sorted(set(values))
-        found: dict[bytes, list[Opinion]] = {}
-        for set_name, segment in SetIndexStore(self.db).exact_segments(known=False):
-            for value, category in segment.lookup(signal, unique).items():
-                _add_opinion(found.setdefault(value, []), Opinion(set_name, category))
-        return found
+        found = self.open_sets().exact(signal, list(values))
+        return {v: [Opinion(n, c) for n, c in pairs] for v, pairs in found.items()}
 
     def pdq_index(self) -> NearIndex:
         """The near index over every PDQ hash of the current, enabled sets (ids are hash_entries ids),
         brought up to date with the hash sets first."""
         return SetIndexStore(self.db).open_pdq()
-
-    def vpdq_indexes(self) -> list:
-        """(set name, VpdqIndex) of the current, enabled sets that hold videos."""
-        return SetIndexStore(self.db).open_vpdq()
 
     def opinions_by_id(self, entry_ids: Iterable[int]) -> dict[int, Opinion]:
         out: dict[int, Opinion] = {}
@@ -209,11 +207,6 @@ class HashsetRepository:
                 for id_, set_name, cat, default in rows:
                     out[id_] = Opinion(set_name, cat or default)
         return out
-
-
-def _add_opinion(opinions: list[Opinion], opinion: Opinion) -> None:
-    if opinion not in opinions:
-        opinions.append(opinion)
 
 
 def _info(row) -> HashsetInfo:

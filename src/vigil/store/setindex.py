@@ -20,19 +20,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vigil.errors import VigilError
 from vigil.index import MihPdqIndex, Segment
-from vigil.index.exact import ExactBuilder, ExactSegment
+from vigil.index.exact import ExactBuilder
 from vigil.index.vpdq import VpdqIndex
-from vigil.signals.vpdq import unpack
+from vigil.signals import get_signal, indexed_by
 from vigil.store.db import Database
 from vigil.store.entryrange import of_set
 from vigil.store.models import HashEntry, Hashset
+from vigil.store.setfolder import (
+    OpenSets,
+    empty_manifest,
+    folder_name,
+    is_current,
+    read_manifest,
+    sqlite_index_folder,
+)
+from vigil.store.setfolder import token as _token
 
-MANIFEST_FORMAT = "vigil-set-index"
-MANIFEST_VERSION = 1
 FETCH = 100_000
 
 
@@ -40,7 +47,7 @@ def index_folder(db: Database) -> Path:
     """`<db file>.index` for SQLite; for a server database, a folder named after its URL."""
     url = db.engine.url
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(url.database).with_name(Path(url.database).name + ".index")
+        return sqlite_index_folder(url.database)
     base = Path(os.environ.get("VIGIL_INDEX_DIR") or Path.home() / ".local" / "share" / "vigil")
     digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
     return base / f"index-{digest}"
@@ -58,12 +65,7 @@ def _locked(folder: Path):
 
 
 def token(row) -> str:
-    """What identifies one import of one set: a re-import, or another database, never matches."""
-    return f"{row.name}|{row.imported_at.isoformat()}|{row.entry_count}|{row.file_sha256}"
-
-
-def folder_name(set_id: int, tok: str) -> str:
-    return f"set-{set_id}-{hashlib.sha256(tok.encode()).hexdigest()[:12]}"
+    return _token(row.name, row.imported_at, row.entry_count, row.file_sha256)
 
 
 class SetIndexStore:
@@ -73,13 +75,11 @@ class SetIndexStore:
 
     # -- manifest -------------------------------------------------------------------------------
     def _manifest(self) -> dict:
-        path = self.folder / "manifest.json"
-        if not path.exists():
-            return {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION, "sets": {}}
-        manifest = json.loads(path.read_text())
-        if manifest.get("format") != MANIFEST_FORMAT or manifest.get("version") != MANIFEST_VERSION:
-            raise VigilError(f"{path}: unknown index format; delete the folder to rebuild it")
-        return manifest
+        return read_manifest(self.folder)
+
+    def manifest(self) -> dict:
+        """The manifest as it is on disk (call `sync` first to bring it up to date)."""
+        return read_manifest(self.folder)
 
     def _write_manifest(self, manifest: dict) -> None:
         tmp = self.folder / "manifest.json.tmp"
@@ -92,38 +92,49 @@ class SetIndexStore:
         return {str(r.id): {"token": token(r), "name": r.name, "known": bool(r.known)} for r in rows}
 
     # -- building -------------------------------------------------------------------------------
-    def _build_pdq(self, set_id: int, folder: Path) -> int:
-        ids, codes = [], []
+    def _build_near(self, set_id: int, folder: Path, signal: str) -> int:
+        """The set's hashes of a "mih" signal as a multi-index segment in `<signal>/`, with each
+        hash's category (its own, else the set's) in `cats.npy` / `labels.json`."""
+        ids, codes, cats = [], [], []
+        labels: dict[str | None, int] = {}
         with self.db.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=FETCH).execute(
-                select(HashEntry.id, HashEntry.value)
-                .where(of_set(conn, set_id), HashEntry.signal == "pdq")
+                select(HashEntry.id, HashEntry.value, func.coalesce(HashEntry.category, Hashset.category))
+                .join(Hashset, Hashset.id == HashEntry.hashset_id)
+                .where(of_set(conn, set_id), HashEntry.signal == signal)
                 .order_by(HashEntry.id)
             )
             for part in result.partitions(FETCH):
                 ids.append(np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part)))
                 codes.append(np.frombuffer(b"".join(bytes(r[1]) for r in part), dtype=np.uint8))
+                cats.append(
+                    np.fromiter((labels.setdefault(r[2], len(labels)) for r in part), np.uint16, len(part))
+                )
         if not ids:
             return 0
         all_ids = np.concatenate(ids)
         if all_ids.max() >= 2**32:
             raise VigilError("hash entry ids passed 2**32; the PDQ index keeps 32-bit ids")
-        segment = Segment.build(np.concatenate(codes).reshape(-1, 32), all_ids.astype(np.uint32))
-        segment.save(folder / "pdq")
+        width = get_signal(signal).width
+        segment = Segment.build(np.concatenate(codes).reshape(-1, width), all_ids.astype(np.uint32))
+        segment.save(folder / signal)
+        np.save(folder / signal / "cats.npy", np.concatenate(cats))
+        (folder / signal / "labels.json").write_text(json.dumps(list(labels)))
         return len(segment)
 
-    def _build_vpdq(self, set_id: int, folder: Path) -> int:
-        """The set's videos (vPDQ entries) as one frame index in `vpdq/`; how many videos."""
+    def _build_videos(self, set_id: int, folder: Path, signal: str) -> int:
+        """The set's videos (entries of a "vpdq" signal) as one frame index in `<signal>/`."""
+        unpack = get_signal(signal).unpack
         with self.db.engine.connect() as conn:
             rows = conn.execute(
                 select(HashEntry.id, HashEntry.value)
-                .where(of_set(conn, set_id), HashEntry.signal == "vpdq")
+                .where(of_set(conn, set_id), HashEntry.signal == signal)
                 .order_by(HashEntry.id)
             ).all()
         if not rows:
             return 0
         index = VpdqIndex.build((id_, unpack(bytes(value))) for id_, value in rows)
-        index.save(folder / "vpdq")
+        index.save(folder / signal)
         return len(rows)
 
     def _build_exact_from_db(self, set_id: int) -> ExactBuilder:
@@ -132,7 +143,7 @@ class SetIndexStore:
             default = conn.execute(select(Hashset.category).where(Hashset.id == set_id)).scalar()
             result = conn.execution_options(stream_results=True, yield_per=FETCH).execute(
                 select(HashEntry.signal, HashEntry.value, HashEntry.category)
-                .where(of_set(conn, set_id), HashEntry.signal.not_in(("pdq", "vpdq")))
+                .where(of_set(conn, set_id), HashEntry.signal.in_([s.name for s in indexed_by("exact")]))
                 .order_by(HashEntry.id)
             )
             for part in result.partitions(FETCH):
@@ -151,18 +162,14 @@ class SetIndexStore:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             counts = (exact or self._build_exact_from_db(set_id)).save(tmp)
-            pdq = self._build_pdq(set_id, tmp)
-            vpdq = self._build_vpdq(set_id, tmp)
+            for signal in indexed_by("mih"):
+                counts[signal.name] = self._build_near(set_id, tmp, signal.name)
+            for signal in indexed_by("vpdq"):
+                counts[signal.name] = self._build_videos(set_id, tmp, signal.name)
             shutil.rmtree(self.folder / name, ignore_errors=True)
             os.replace(tmp, self.folder / name)
             manifest = self._manifest()
-            manifest["sets"][str(set_id)] = {
-                **wanted,
-                "folder": name,
-                "counts": counts,
-                "pdq": pdq,
-                "vpdq": vpdq,
-            }
+            manifest["sets"][str(set_id)] = {**wanted, "folder": name, "counts": counts}
             self._write_manifest(manifest)
 
     def sync(self) -> dict[str, int]:
@@ -171,6 +178,11 @@ class SetIndexStore:
             manifest = self._manifest()
             have: dict = manifest["sets"]
             wanted = self._wanted()
+            if not have:  # a new folder, or one of an older version: start clean
+                for old in self.folder.glob("set-*"):
+                    shutil.rmtree(old, ignore_errors=True)
+                manifest = empty_manifest()
+                have = manifest["sets"]
             before = json.dumps(manifest, sort_keys=True)
             stale = [s for s in have if wanted.get(s, {}).get("token") != have[s]["token"]]
             for set_id in stale:
@@ -185,22 +197,21 @@ class SetIndexStore:
         return {"added": len(missing), "removed": len(stale)}
 
     # -- opening --------------------------------------------------------------------------------
+    def open_sets(self) -> OpenSets:
+        """Every current, enabled set's indexes, brought up to date with the database first."""
+        self.sync()
+        return OpenSets(self.folder, self._manifest())
+
+    def is_current(self) -> bool:
+        """Does the manifest name exactly the database's current sets? (one small query)"""
+        return is_current(self._manifest(), self._wanted())
+
     def sets(self, known: bool | None = None) -> list[tuple[str, Path, dict]]:
         """(name, folder, manifest entry) of the indexed sets, optionally only (not) known ones."""
-        self.sync()
-        out = []
-        for entry in self._manifest()["sets"].values():
-            if known is None or entry["known"] == known:
-                out.append((entry["name"], self.folder / entry["folder"], entry))
-        return sorted(out, key=lambda t: t[0])
+        return [
+            (s.name, s.folder, s.entry) for s in self.open_sets().sets if known is None or s.known == known
+        ]
 
     def open_pdq(self) -> MihPdqIndex:
-        """The PDQ index of every current, enabled, not-known set, memory-mapped."""
-        return MihPdqIndex(Segment.open(f / "pdq") for _, f, e in self.sets(known=False) if e["pdq"])
-
-    def open_vpdq(self) -> list[tuple[str, VpdqIndex]]:
-        """(set name, video index) of every current, enabled, not-known set with videos."""
-        return [(n, VpdqIndex.open(f / "vpdq")) for n, f, e in self.sets(known=False) if e.get("vpdq")]
-
-    def exact_segments(self, known: bool = False) -> list[tuple[str, ExactSegment]]:
-        return [(name, ExactSegment.open(f)) for name, f, _ in self.sets(known=known)]
+        """The PDQ index of every current, enabled, not-known set, memory-mapped (ids: entry ids)."""
+        return MihPdqIndex(s.near["pdq"].segment for s in self.open_sets().matching if "pdq" in s.near)
