@@ -22,6 +22,7 @@ from vigil.reports.accounts import Accounts, Principal
 from vigil.reports.hashcheck import MAX_HASHES, HashChecker
 from vigil.reports.priority import load_rules
 from vigil.reports.service import MAX_BATCH, Forbidden, InvalidInput, ReportService
+from vigil.scan import lookup
 from vigil.store import open_database
 
 MAX_FILES = 10_000  # as the template allows
@@ -30,11 +31,17 @@ ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a report id")]  
 
 class HashCheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    hashes: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F]{32}$|^[0-9a-fA-F]{40}$|^[0-9a-fA-F]{64}$")]] = (
-        Field(..., min_length=1, max_length=MAX_HASHES, description="MD5, SHA-1, SHA-256 or PDQ, as hex")
+    hashes: list[Annotated[str, Field(pattern=lookup.HEX_PATTERN)]] = Field(
+        ..., min_length=1, max_length=MAX_HASHES, description="MD5, SHA-1, SHA-256 or PDQ, as hex"
     )
     signal: str | None = Field(
-        None, pattern="^(md5|sha1|sha256|pdq)$", description="all hashes are of this signal"
+        None, pattern=lookup.SIGNAL_PATTERN, description="all hashes are of this signal"
+    )
+    threshold: int = Field(
+        lookup.default_threshold(),
+        ge=0,
+        le=lookup.max_threshold(),
+        description="PDQ match distance in bits (as `vigil match --threshold`)",
     )
 
 
@@ -230,10 +237,15 @@ def create_app(
     @app.post("/v1/hash-check", tags=["hashes"])
     def hash_check(request: HashCheckRequest, who: Who) -> HashCheckResponse:
         """Match up to 10,000 hashes against the hash sets (MD5, SHA-1, SHA-256 exactly; PDQ within
-        31 bits); 64 hex digits are tried as SHA-256 and PDQ unless `signal` says which."""
+        `threshold` bits, default 31); 64 hex digits are tried as SHA-256 and PDQ unless `signal`
+        says which."""
         if not who.can("hashes:check"):
             raise Forbidden("this token may not check hashes (scope hashes:check)")
-        return HashCheckResponse(results=service.check_hashes(request.hashes, request.signal))
+        try:  # the look-up behind `vigil match` (vigil.scan.lookup): same answers, same checks
+            results = service.checker.check(request.hashes, request.signal, request.threshold)
+        except lookup.HashInputError as exc:
+            raise InvalidInput(exc.problems, exc.title) from None
+        return HashCheckResponse(results=results)
 
     return app
 
