@@ -105,10 +105,11 @@ def test_a_batch_with_a_bad_url_stores_nothing(client, make_org):
 def test_a_batch_is_one_transaction(app, client, make_org, monkeypatch):
     """A failure while storing the third report of a batch leaves none of the batch stored (SQLite
     and PostgreSQL): the failure is injected after two reports were inserted in the transaction."""
+    from vigil.reports import repository
+
     org = make_org()
-    service = app.state.service
     calls = []
-    real = service._links
+    real = repository.find_links
 
     def failing(*args):
         calls.append(args)
@@ -116,7 +117,7 @@ def test_a_batch_is_one_transaction(app, client, make_org, monkeypatch):
             raise RuntimeError("injected failure")
         return real(*args)
 
-    monkeypatch.setattr(service, "_links", failing)
+    monkeypatch.setattr(repository, "find_links", failing)
     batch = {"reports": [_with_urls(f"https://batch.example/{i}") for i in range(4)]}
     r = client.post("/v1/reports", json=batch, headers=org.h())
     assert _problem(r, 500)["title"] == "internal error" and len(calls) == 3

@@ -8,9 +8,11 @@ import os
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from vigil.api import docs
 from vigil.api.guard import AccessLog, BodyGuard, limits_from_env
@@ -98,6 +100,20 @@ def _openapi_report_body() -> dict:
     }
 
 
+def _hash_check_body() -> dict:
+    schema = HashCheckRequest.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _json(status: int, content) -> Response:
+    """An answer of plain JSON types, encoded once (no per-field model validation on the way out)."""
+    return Response(
+        json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode(),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
 def public_org_id(accounts: Accounts, name: str) -> int:
     """The organisation receiving public reports; a VigilError (refuse to start) when there is none."""
     try:
@@ -146,8 +162,11 @@ def create_app(
     app.add_middleware(AccessLog, routes=app.router.routes)
     bearer = HTTPBearer(auto_error=False)
 
-    def principal(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
-        return accounts.authenticate(creds.credentials if creds else None)
+    async def principal(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+        """The caller: from this process's short-lived token cache (no query; Accounts says how long
+        a revocation takes), else looked up in the database on a worker thread."""
+        token = creds.credentials if creds else None
+        return accounts.cached(token) or await run_in_threadpool(accounts.authenticate, token)
 
     Who = Annotated[Principal, Depends(principal)]
 
@@ -177,18 +196,23 @@ def create_app(
                 f"the body is not JSON: {message}", [{"field": "/", "message": message}]
             ) from None
 
-    def _intake(who: Principal | None, body, channel: str, org_id: int | None):
-        if isinstance(body, dict) and set(body) == {"reports"} and isinstance(body["reports"], list):
-            # all or nothing: one transaction, and a batch with one bad report stores none
-            return {"results": service.intake_batch(who, body["reports"], channel, org_id)}
-        return service.intake(who, body, channel, org_id)
+    async def _intake(who: Principal | None, body, channel: str, org_id: int | None) -> Response:
+        """Check the request here (a batch on a worker thread: it may be large), then store it
+        through the intake writer. A batch is all or nothing: one bad report stores none."""
+        batch = isinstance(body, dict) and set(body) == {"reports"} and isinstance(body["reports"], list)
+        bodies = body["reports"] if batch else [body]
+        if len(bodies) > 1:
+            job = await run_in_threadpool(service.prepare, who, bodies, channel, org_id, batch)
+        else:
+            job = service.prepare(who, bodies, channel, org_id, batch)
+        answers = await service.submit(job)
+        return _json(201, {"results": answers} if batch else answers[0])
 
     @app.post("/v1/reports", status_code=201, tags=["reports"], openapi_extra=_openapi_report_body())
     async def submit(request: Request, who: Who) -> dict:
         """Submit one report, or `{"reports": [...]}`. The answer gives each report's id, completeness
         (what is missing and why it matters), hash matches, earlier assessments and priority."""
-        body = await _body(request)
-        return await run_in_threadpool(_intake, who, body, "api", None)
+        return await _intake(who, await _body(request), "api", None)
 
     @app.post("/v1/public/reports", status_code=201, tags=["reports"], openapi_extra=_openapi_report_body())
     async def public_submit(request: Request) -> dict:
@@ -214,7 +238,7 @@ def create_app(
             raise InvalidInput(
                 [{"field": "/reports", "message": "the public form takes one report at a time"}]
             )
-        return await run_in_threadpool(service.intake, None, body, "public", public_id)
+        return await _intake(None, body, "public", public_id)
 
     @app.get("/v1/reports/{report_id}", tags=["reports"])
     def read(report_id: ReportId, who: Who) -> dict:
@@ -234,18 +258,24 @@ def create_app(
     def share(report_id: ReportId, request: ShareRequest, who: Who) -> dict:
         return service.share(who, report_id, request.organisation)
 
-    @app.post("/v1/hash-check", tags=["hashes"])
-    def hash_check(request: HashCheckRequest, who: Who) -> HashCheckResponse:
+    @app.post(
+        "/v1/hash-check", tags=["hashes"], response_model=HashCheckResponse, openapi_extra=_hash_check_body()
+    )
+    async def hash_check(request: Request, who: Who):
         """Match up to 10,000 hashes against the hash sets (MD5, SHA-1, SHA-256 exactly; PDQ within
         `threshold` bits, default 31); 64 hex digits are tried as SHA-256 and PDQ unless `signal`
         says which."""
+        try:  # parsed and checked in one pass over the bytes (pydantic-core), answered as plain JSON
+            checked = HashCheckRequest.model_validate_json(await request.body() or b"null")
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
         if not who.can("hashes:check"):
             raise Forbidden("this token may not check hashes (scope hashes:check)")
         try:  # the look-up behind `vigil match` (vigil.scan.lookup): same answers, same checks
-            results = service.checker.check(request.hashes, request.signal, request.threshold)
+            results = service.checker.check(checked.hashes, checked.signal, checked.threshold)
         except lookup.HashInputError as exc:
             raise InvalidInput(exc.problems, exc.title) from None
-        return HashCheckResponse(results=results)
+        return _json(200, {"results": results})
 
     return app
 

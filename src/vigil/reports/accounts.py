@@ -1,12 +1,18 @@
 """Organisations, users and API tokens. Passwords are Argon2id hashes; tokens are random, shown once,
 stored as SHA-256, scoped, revocable and may expire. `authenticate` turns a bearer token into the
-Principal every service call is checked against."""
+Principal every service call is checked against.
+
+A token that authenticated is remembered by this process for `cache_seconds` (default 5): a request
+with it then costs no query. Expiry is still checked on every request; a revocation (or a change of
+the user's role) made by another process takes effect within `cache_seconds`, and at once in the
+process that revoked it. Unknown, revoked and expired tokens are never remembered."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -66,9 +72,15 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+CACHE_SECONDS = 5.0
+CACHE_ENTRIES = 10_000
+
+
 class Accounts:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, cache_seconds: float = CACHE_SECONDS):
         self.db = db
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[Principal, datetime | None, float]] = {}
 
     def create_org(self, name: str, sector: str, country: str) -> int:
         if sector not in SECTORS:
@@ -198,11 +210,33 @@ class Accounts:
             ).rowcount
             if not done:
                 raise NotFoundError("no such token, or revoked already")
+            self._cache.pop(token_digest(token), None)
             append(conn, "admin-cli", None, "token.revoke", "token", {})
+
+    def cached(self, token: str | None) -> Principal | None:
+        """The principal of a token that authenticated less than `cache_seconds` ago (expiry
+        checked now), else None: call `authenticate`."""
+        if not token:
+            return None
+        digest = token_digest(token)
+        hit = self._cache.get(digest)
+        if hit is None:
+            return None
+        principal, expires_at, until = hit
+        if time.monotonic() > until:
+            self._cache.pop(digest, None)
+            return None
+        if expires_at is not None and expires_at <= utcnow():
+            self._cache.pop(digest, None)
+            raise AuthError("the token has expired")
+        return principal
 
     def authenticate(self, token: str | None) -> Principal:
         if not token or not token.startswith(TOKEN_PREFIX):
             raise AuthError("a bearer token is required")
+        principal = self.cached(token)
+        if principal is not None:
+            return principal
         with self.db.engine.connect() as conn:
             row = conn.execute(
                 select(
@@ -227,4 +261,13 @@ class Accounts:
         scopes = frozenset(row.scopes.split()) & ROLE_SCOPES.get(
             row.role, frozenset()
         )  # a token never exceeds its user
-        return Principal(row.id, row.email, row.org_id, row.name, row.country, row.role, scopes)
+        principal = Principal(row.id, row.email, row.org_id, row.name, row.country, row.role, scopes)
+        if self.cache_seconds > 0:
+            if len(self._cache) >= CACHE_ENTRIES:
+                self._cache.clear()
+            self._cache[token_digest(token)] = (
+                principal,
+                row.expires_at,
+                time.monotonic() + self.cache_seconds,
+            )
+        return principal

@@ -1,0 +1,178 @@
+"""Report intake, in two steps.
+
+`prepare` (no database): may this caller submit; does every report follow the template; how complete
+is it; which files match a hash set; what links it to other reports. `store` (one transaction for one
+or several prepared requests): label files assessed before, find earlier reports that share a key,
+decide new or repeat, prioritise, insert, audit. De-duplication is atomic: the transaction holds the
+organisation's intake lock (repository.intake_transaction) from before the first read to the commit,
+so two workers receiving the same report at once store one `new` and one `repeat`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from vigil.reports import completeness, priority, template, urls
+from vigil.reports import repository as repo
+from vigil.reports.errors import InvalidInput, require
+from vigil.store.audit import append_many
+from vigil.store.db import Database, utcnow
+
+MAX_BATCH = 1000  # reports per batch
+
+
+def link_keys(body: dict) -> set[tuple[str, str]]:
+    """What links this report to others: its URLs, its file hashes, the reported account."""
+    keys = {("url", urls.normalise(u)[:500]) for u in (body.get("channel") or {}).get("urls", [])}
+    for f in body.get("files") or []:
+        for kind, value in (f.get("hashes") or {}).items():
+            keys.add(("hash", f"{kind}:{value.lower()}"))
+    person = body.get("reportedPerson") or {}
+    if person.get("profileUrl"):
+        keys.add(("account", urls.normalise(person["profileUrl"])[:500]))
+    if person.get("screenName"):
+        keys.add(("account", f"{(person.get('service') or '').lower()}|{person['screenName'].lower()}"[:500]))
+    return keys
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One report that follows the template, with what could be known before the transaction."""
+
+    body: dict
+    score: int
+    missing: list[dict]
+    matches: list[list[dict]]  # per file: hash-set matches
+    keys: set[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request: a report, or a batch that is stored all or nothing."""
+
+    actor: str  # the submitting user's e-mail, or "public"
+    user_id: int | None
+    org_id: int
+    org_country: str | None  # None: read in the transaction
+    channel: str
+    reports: list[Prepared]
+
+
+def prepare(principal, bodies: list, channel: str, public_org: int | None, batch: bool, checker) -> Job:
+    """Check a request before anything is stored: the scope, the template (every problem of every
+    report, as /reports/N/... in a batch), then completeness, hash-set matches and link keys."""
+    if principal is not None:
+        require(principal, "reports:write", "this token may not submit reports (scope reports:write)")
+    if batch and not 1 <= len(bodies) <= MAX_BATCH:
+        raise InvalidInput([{"field": "/reports", "message": f"1 to {MAX_BATCH} reports per batch"}])
+    problems = [
+        {**p, "field": f"/reports/{i}" + p["field"].rstrip("/") if batch else p["field"]}
+        for i, body in enumerate(bodies)
+        for p in template.validate(body)
+    ]
+    if problems:
+        raise InvalidInput(problems)
+    prepared = []
+    for body in bodies:
+        score, missing = completeness.assess(body)
+        matches = check_files(checker, body.get("files") or [])
+        prepared.append(Prepared(body, score, missing, matches, link_keys(body)))
+    if principal is None:
+        return Job("public", None, public_org, None, channel, prepared)
+    return Job(principal.email, principal.user_id, principal.org_id, principal.org_country, channel, prepared)
+
+
+def check_files(checker, files: list[dict]) -> list[list[dict]]:
+    """Each file's hash-set matches, by any of its hashes (one look-up per signal for all files)."""
+    out: list[list[dict]] = [[] for _ in files]
+    by_signal: dict[str, list[tuple[int, str]]] = {}
+    for i, f in enumerate(files):
+        for kind, value in (f.get("hashes") or {}).items():
+            by_signal.setdefault(kind, []).append((i, value.lower()))
+    for kind, pairs in by_signal.items():
+        results = checker.check([v for _, v in pairs], signal=kind)
+        for (i, _), result in zip(pairs, results, strict=True):
+            out[i].extend(m for m in result["matches"] if m not in out[i])
+    return out
+
+
+def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
+    """Store the jobs' reports in one transaction, each audited in it; per job, the answers."""
+    with repo.intake_transaction(db, {job.org_id for job in jobs}) as conn:
+        results = [[_store_one(conn, rules, job, report) for report in job.reports] for job in jobs]
+        # audited last: the chain's lock is held only to the commit
+        append_many(
+            conn,
+            [
+                (job.actor, job.org_id, "report.create", f"report:{answer['id']}", {"channel": job.channel})
+                for job, answers in zip(jobs, results, strict=True)
+                for answer in answers
+            ],
+        )
+    return results
+
+
+def _store_one(conn: Connection, rules: tuple, job: Job, report: Prepared) -> dict:
+    files = report.body.get("files") or []
+    priors = repo.priors(conn, job.org_id, files)
+    shared = repo.find_links(conn, job.org_id, report.keys)
+    # every key of the new report is on one earlier report: nothing new, a repeat of it
+    repeat_of = min((rid for rid, n in shared.items() if n == len(report.keys)), default=None)
+    known = sum(1 for i in range(len(files)) if report.matches[i] or priors[i])
+    # no earlier report shares a key (the common case): no file was in one, no query needed
+    seen = _seen_files(conn, job.org_id, report, priors) if shared and known < len(files) else known
+    country = job.org_country if job.org_country is not None else repo.org_country(conn, job.org_id)
+    value, fired = priority.score(priority.Context(report.body, known, len(shared), country, seen), rules)
+    status = "repeat" if repeat_of else "new"
+    row = {
+        "org_id": job.org_id,
+        "received_at": utcnow(),
+        "channel": job.channel,
+        "created_by": job.user_id,
+        "body": json.dumps(report.body),
+        "completeness": report.score,
+        "missing": json.dumps(report.missing),
+        "priority": value,
+        "priority_rules": json.dumps(fired),
+        "status": status,
+        "linked_to": repeat_of or (min(shared) if shared else None),
+        "repeats": 0,
+    }
+    report_id = repo.insert_report(conn, row, _file_rows(files, report.matches, priors), report.keys)
+    if repeat_of:
+        repo.count_repeat(conn, repeat_of)
+    return {
+        "id": report_id,
+        "status": status,
+        "repeat_of": repeat_of,
+        "linked_to": sorted(shared),
+        "completeness": {"score": report.score, "missing": report.missing},
+        "priority": {"score": value, "rules": fired},
+        "files": [
+            {"position": i, "matches": report.matches[i], "prior": priors[i]} for i in range(len(files))
+        ],
+    }
+
+
+def _file_rows(files: list[dict], matches: list, priors: list) -> list[dict]:
+    return [
+        {
+            "position": i,
+            "file_name": f.get("fileName"),
+            **{k: (f.get("hashes") or {}).get(k, "").lower() or None for k in repo.HASH_KINDS},
+            "matches": json.dumps(matches[i]),
+            "prior": json.dumps(priors[i]) if priors[i] else None,
+        }
+        for i, f in enumerate(files)
+    ]
+
+
+def _seen_files(conn: Connection, org_id: int, report: Prepared, priors: list) -> int:
+    """Files seen before: matched a hash set, assessed before, or in an earlier report of this
+    organisation (by any of their hashes). The rest is content never seen before."""
+    files = report.body.get("files") or []
+    hashes = [{f"{k}:{v.lower()}" for k, v in (f.get("hashes") or {}).items()} for f in files]
+    earlier = repo.earlier_hash_keys(conn, org_id, set().union(*hashes) if hashes else set())
+    return sum(1 for i in range(len(files)) if report.matches[i] or priors[i] or hashes[i] & earlier)

@@ -1,0 +1,281 @@
+"""The report service's SQL, in one place: statements built once (no per-request expression building)
+and each use case's reads and writes as small functions over a Connection in the caller's
+transaction. Nothing here checks permissions or shapes answers; the use-case modules do."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import threading
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import String, and_, bindparam, exists, insert, or_, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
+
+from vigil.store.db import Database
+from vigil.store.models import (
+    Classification,
+    Organisation,
+    Report,
+    ReportFile,
+    ReportKey,
+    ReportShare,
+    User,
+)
+
+HASH_KINDS = ("md5", "sha1", "sha256", "pdq")
+MAX_LINKS = 100  # linked reports listed per report (the earliest ones)
+MAX_PRIORS = 10_000  # earlier classifications read per report (the latest ones)
+_ORG_LOCK = 4242_0002  # PostgreSQL advisory lock class: one organisation's intake
+
+
+# -- transactions ---------------------------------------------------------------------------------
+_file_locks: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def intake_transaction(db: Database, org_ids: set[int]):
+    """One transaction in which link-and-de-duplicate is atomic: nobody else can store a report of
+    these organisations between reading the earlier reports and committing the new ones.
+    PostgreSQL: a transaction-scoped advisory lock per organisation (sorted: no deadlock).
+    SQLite: the write lock is taken before the first read; processes queue on a lock file next to the
+    database (woken as soon as it is free) instead of SQLite's sleep-and-retry busy handler."""
+    with _sqlite_queue(db), db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(:cls, o) "
+                    "FROM (SELECT unnest(CAST(:orgs AS integer[])) AS o ORDER BY 1) s"
+                ),
+                {"cls": _ORG_LOCK, "orgs": sorted(org_ids)},
+            )
+        else:
+            conn.execute(text("UPDATE audit_log SET id = id WHERE 0"))  # the write lock, now
+        yield conn
+
+
+@contextmanager
+def _sqlite_queue(db: Database):
+    path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    lock_path = str(Path(path).with_name(Path(path).name + ".intake-lock"))
+    local = _file_locks.setdefault(lock_path, threading.Lock())
+    with local, open(lock_path, "a") as fh:  # threads of this process first, then processes
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# -- intake ---------------------------------------------------------------------------------------
+@cache
+def _links_sql(n: int):
+    pairs = " OR ".join(f"(k.kind = :k{i} AND k.value = :v{i})" for i in range(n))
+    return text(
+        "SELECT k.report_id, count(*) AS shared FROM report_keys k JOIN reports r ON r.id = k.report_id "
+        f"WHERE k.org_id = :org AND r.status != 'repeat' AND ({pairs}) "
+        "GROUP BY k.report_id ORDER BY k.report_id LIMIT :limit"
+    )
+
+
+def find_links(conn: Connection, org_id: int, keys: set[tuple[str, str]]) -> dict[int, int]:
+    """{earlier report id: keys it shares} for up to MAX_LINKS earliest non-repeat reports of the
+    organisation sharing a key (one grouped query, however often a URL was reported)."""
+    if not keys:
+        return {}
+    params: dict = {"org": org_id, "limit": MAX_LINKS}
+    for i, (kind, value) in enumerate(sorted(keys)):
+        params[f"k{i}"], params[f"v{i}"] = kind, value
+    return dict(conn.execute(_links_sql(len(keys)), params).all())
+
+
+_EARLIER_HASHES = text(
+    "SELECT DISTINCT value FROM report_keys WHERE org_id = :org AND kind = 'hash' AND value IN :values"
+).bindparams(bindparam("values", expanding=True))
+
+
+def earlier_hash_keys(conn: Connection, org_id: int, wanted: set[str]) -> set[str]:
+    """Which `kind:value` hash keys are in an earlier report of the organisation."""
+    if not wanted:
+        return set()
+    return set(conn.execute(_EARLIER_HASHES, {"org": org_id, "values": sorted(wanted)}).scalars())
+
+
+@cache
+def _priors_sql():
+    file = aliased(ReportFile)
+    visible = or_(
+        Classification.org_id == bindparam("org"),
+        exists().where(
+            and_(ReportShare.report_id == Classification.report_id, ReportShare.org_id == bindparam("org"))
+        ),
+    )
+    wanted = or_(*(getattr(file, k).in_(bindparam(k, expanding=True, type_=String)) for k in HASH_KINDS))
+    return (
+        select(
+            file.md5, file.sha1, file.sha256, file.pdq, file.report_id,
+            Classification.labels, Classification.created_at, User.email, Organisation.name,
+        )
+        .join(file, file.id == Classification.file_id)
+        .join(User, User.id == Classification.user_id)
+        .join(Organisation, Organisation.id == Classification.org_id)
+        .where(wanted, visible)
+        .order_by(Classification.id.desc())
+        .limit(MAX_PRIORS)
+    )  # fmt: skip
+
+
+def priors(conn: Connection, org_id: int, files: list[dict]) -> list[dict | None]:
+    """For each file, the latest earlier classification (by any of its hashes) that the organisation
+    made or was shared; one query for all the files."""
+    hashes = [{k: v.lower() for k, v in (f.get("hashes") or {}).items()} for f in files]
+    params = {k: sorted({h[k] for h in hashes if k in h}) or ["-"] for k in HASH_KINDS}
+    if not any(hashes):
+        return [None] * len(files)
+    out: list[dict | None] = [None] * len(files)
+    for row in conn.execute(_priors_sql(), {"org": org_id, **params}):
+        for i, h in enumerate(hashes):
+            if out[i] is None and any(getattr(row, k) == v for k, v in h.items()):
+                out[i] = {
+                    "labels": json.loads(row.labels),
+                    "by": row.email,
+                    "organisation": row.name,
+                    "at": row.created_at.isoformat() + "Z",
+                    "report": row.report_id,
+                }
+        if all(o is not None or not h for o, h in zip(out, hashes, strict=True)):
+            break
+    return out
+
+
+_INSERT_REPORT = insert(Report).returning(Report.id)
+_INSERT_FILES = insert(ReportFile)
+_INSERT_KEYS = insert(ReportKey)
+_COUNT_REPEAT = update(Report).where(Report.id == bindparam("rid")).values(repeats=Report.repeats + 1)
+
+
+def insert_report(conn: Connection, row: dict, files: list[dict], keys: set[tuple[str, str]]) -> int:
+    """The report, its files and its link keys; returns its id."""
+    report_id = conn.execute(_INSERT_REPORT, row).scalar_one()
+    if files:
+        conn.execute(_INSERT_FILES, [{**f, "report_id": report_id} for f in files])
+    if keys:
+        org = row["org_id"]
+        conn.execute(
+            _INSERT_KEYS, [{"report_id": report_id, "org_id": org, "kind": k, "value": v} for k, v in keys]
+        )
+    return report_id
+
+
+def count_repeat(conn: Connection, report_id: int) -> None:
+    conn.execute(_COUNT_REPEAT, {"rid": report_id})
+
+
+_ORG_COUNTRY = text("SELECT country FROM organisations WHERE id = :id").columns(country=String)
+
+
+def org_country(conn: Connection, org_id: int | None) -> str:
+    return conn.execute(_ORG_COUNTRY, {"id": org_id}).scalar() or ""
+
+
+# -- reading --------------------------------------------------------------------------------------
+def visible(org_id: int):
+    """Reports an organisation may read: its own and those shared with it."""
+    return or_(
+        Report.org_id == org_id,
+        exists().where(and_(ReportShare.report_id == Report.id, ReportShare.org_id == org_id)),
+    )
+
+
+def report_row(conn: Connection, org_id: int, report_id: int):
+    return conn.execute(select(Report.__table__).where(Report.id == report_id, visible(org_id))).first()
+
+
+def file_rows(conn: Connection, report_id: int) -> list:
+    return conn.execute(
+        select(ReportFile.__table__).where(ReportFile.report_id == report_id).order_by(ReportFile.position)
+    ).all()
+
+
+def decisions(conn: Connection, org_id: int, report_id: int) -> list:
+    """The organisation's classifications of the report, oldest first, with who made them."""
+    return conn.execute(
+        select(Classification.file_id, Classification.labels, Classification.created_at, User.email)
+        .join(User, User.id == Classification.user_id)
+        .where(Classification.report_id == report_id, Classification.org_id == org_id)
+        .order_by(Classification.id)
+    ).all()
+
+
+def linked(conn: Connection, org_id: int, report_id: int) -> tuple[list[int], list[int]]:
+    """(earlier reports it links to, as intake answered; later reports that link to it, repeats
+    included), each the first MAX_LINKS the organisation may read."""
+    mine, other = aliased(ReportKey), aliased(ReportKey)
+    base = (
+        select(other.report_id)
+        .join(mine, and_(mine.org_id == other.org_id, mine.kind == other.kind, mine.value == other.value))
+        .join(Report, Report.id == other.report_id)
+        .where(mine.report_id == report_id, visible(org_id))
+        .distinct()
+        .order_by(other.report_id)
+        .limit(MAX_LINKS)
+    )
+    earlier = base.where(other.report_id < report_id, Report.status != "repeat")
+    later = base.where(other.report_id > report_id)
+    return list(conn.execute(earlier).scalars()), list(conn.execute(later).scalars())
+
+
+def queue_rows(conn: Connection, org_id: int, limit: int) -> list:
+    return conn.execute(
+        select(
+            Report.id, Report.received_at, Report.priority, Report.priority_rules, Report.completeness,
+            Report.repeats, Report.linked_to, Report.org_id,
+        )
+        .where(visible(org_id), Report.status == "new")
+        .order_by(Report.priority.desc(), Report.id)
+        .limit(limit)
+    ).all()  # fmt: skip
+
+
+# -- decisions ------------------------------------------------------------------------------------
+def can_read(conn: Connection, org_id: int, report_id: int) -> bool:
+    return conn.execute(select(Report.id).where(Report.id == report_id, visible(org_id))).first() is not None
+
+
+def owns(conn: Connection, org_id: int, report_id: int) -> bool:
+    query = select(Report.id).where(Report.id == report_id, Report.org_id == org_id)
+    return conn.execute(query).first() is not None
+
+
+def file_id(conn: Connection, report_id: int, position: int) -> int | None:
+    return conn.execute(
+        select(ReportFile.id).where(ReportFile.report_id == report_id, ReportFile.position == position)
+    ).scalar()
+
+
+def add_classification(conn: Connection, row: dict, assessed_by_org: int | None) -> None:
+    """Record a decision; a decision on the whole report marks the owner's report assessed."""
+    conn.execute(insert(Classification).values(**row))
+    if assessed_by_org is not None:
+        conn.execute(
+            update(Report)
+            .where(Report.id == row["report_id"], Report.org_id == assessed_by_org)
+            .values(status="assessed")
+        )
+
+
+def org_id_by_name(conn: Connection, name: str) -> int | None:
+    return conn.execute(select(Organisation.id).where(Organisation.name == name)).scalar()
+
+
+def add_share(conn: Connection, report_id: int, org_id: int) -> None:
+    """Share the report with the organisation (once)."""
+    shared = select(ReportShare).where(ReportShare.report_id == report_id, ReportShare.org_id == org_id)
+    if conn.execute(shared).first() is None:
+        conn.execute(insert(ReportShare).values(report_id=report_id, org_id=org_id))
