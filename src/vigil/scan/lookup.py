@@ -35,6 +35,16 @@ class HashInputError(VigilError):
         super().__init__(f"{first['field']}: {first['message']}")
 
 
+def _patterns() -> tuple[str, str]:
+    """Regular expressions for a hash the look-up takes, and for a signal name it looks up."""
+    lengths = sorted({s.hex_length for s in all_signals() if s.lookup and s.hex_length})
+    names = [s.name for s in all_signals() if s.lookup]
+    return "|".join(f"^[0-9a-fA-F]{{{n}}}$" for n in lengths), f"^({'|'.join(names)})$"
+
+
+HEX_PATTERN, SIGNAL_PATTERN = _patterns()  # as registered when the API starts
+
+
 def default_threshold() -> int:
     return max((s.default_threshold for s in all_signals() if s.lookup and s.metric == "hamming"), default=0)
 
@@ -52,6 +62,10 @@ def check_threshold(threshold: int | None, name: str = "threshold") -> int:
     return threshold
 
 
+def _field(where: Sequence[str] | None, i: int) -> str:
+    return where[i] if where is not None else f"/hashes/{i}"
+
+
 def parse(hashes: Sequence[str], signal: str | None = None, where: Sequence[str] | None = None):
     """[(lower-case hex, {signal name: bytes})] for each hash; HashInputError naming every bad one
     (by `where[i]`, else `/hashes/i`)."""
@@ -59,26 +73,31 @@ def parse(hashes: Sequence[str], signal: str | None = None, where: Sequence[str]
     if fixed is not None and not fixed.lookup:
         raise VigilError(f"signal {fixed.name!r} cannot be looked up by hash")
     out, problems = [], []
+    by_length: dict[int, tuple] = {}
     for i, text in enumerate(hashes):
         value = text.strip().lower()
-        field = where[i] if where is not None else f"/hashes/{i}"
-        signals = (fixed,) if fixed else lookup_signals(len(value))
+        n = len(value)
+        signals = by_length.get(n)
+        if signals is None:
+            signals = by_length[n] = (fixed,) if fixed else lookup_signals(n)
         if fixed and len(value) != fixed.hex_length:
             problems.append(
                 {
-                    "field": field,
+                    "field": _field(where, i),
                     "message": f"{len(value)} hex digits is not a {fixed.name} hash ({fixed.name} has "
                     f"{fixed.hex_length}; see /signal)",
                 }
             )
             continue
         if not signals:
-            problems.append({"field": field, "message": f"expected {describe_lengths()}, got {text[:100]!r}"})
+            problems.append(
+                {"field": _field(where, i), "message": f"expected {describe_lengths()}, got {text[:100]!r}"}
+            )
             continue
         try:
             out.append((value, {s.name: s.parse(value) for s in signals}))
         except VigilError as exc:
-            problems.append({"field": field, "message": str(exc)})
+            problems.append({"field": _field(where, i), "message": str(exc)})
     if problems:
         title = f"the hashes are not all {fixed.name}" if fixed else "the hashes cannot be looked up"
         raise HashInputError(problems, title)
