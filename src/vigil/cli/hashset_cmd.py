@@ -220,6 +220,7 @@ def export(
         write_vics,
         write_vpdq_folder,
     )
+    from vigil.signals import get_signal
     from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
     from vigil.store.setadmin import SetAdmin
@@ -238,7 +239,7 @@ def export(
         count = write_vpdq_folder(rows, output)
         typer.echo(f"wrote {count:,} videos to {output}")
         return
-    rows = (e for e in rows if e.signal != "vpdq")  # videos: --format vpdq
+    rows = (e for e in rows if get_signal(e.signal).width)  # variable-length (videos): --format vpdq
     try:
         out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     except OSError as exc:

@@ -38,6 +38,14 @@ def _hash_columns() -> set[str]:
     return {*(s.text_column() for s in all_signals() if s.width), "hash"}
 
 
+def _named_by(file_name: str) -> str | None:
+    """A signal that a bare hash's length cannot tell (PDQ: 64 digits, like SHA-256) named in the
+    file name (`known-pdq.txt`), as Meta's tools name PDQ lists."""
+    return next(
+        (s.name for s in all_signals() if s.width and not s.guess_by_length and s.name in file_name), None
+    )
+
+
 def _bare_lengths() -> frozenset[int]:
     """Hex lengths a line can be a bare hash of (32, 40, 64, and any registered signal's)."""
     return frozenset(s.hex_length for s in all_signals() if s.width)
@@ -55,7 +63,7 @@ class _Lines:
 
     def __init__(self, path: Path, signal: str | None, category: str | None):
         self.source = str(path)
-        self.signal = "pdq" if signal is None and "pdq" in Path(path).name.lower() else signal
+        self.signal = signal if signal is not None else _named_by(Path(path).name.lower())
         self.default = normalise_label(category) if category else None
         self.category = category
         self.bare_signal: dict[int, str] = {}  # hex length -> signal name, for lines that are a hash

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vigil.errors import InputFormatError, VigilError
 from vigil.hashsets.entry import Entry
-from vigil.signals.vpdq import VpdqFormatError, pack, parse_line
+from vigil.signals.vpdq import VpdqFormatError, VpdqSignal, pack, parse_line
 
 
 def _video(path: Path, category: str | None) -> Entry:
@@ -31,7 +31,7 @@ def _video(path: Path, category: str | None) -> Entry:
         raise InputFormatError(
             str(path), None, "no frames: expected frame_number,quality,pdq_hex,timestamp lines"
         )
-    return Entry("vpdq", pack(frames), category, ref=path.name)
+    return Entry(VpdqSignal.name, pack(frames), category, ref=path.name)
 
 
 def read_vpdq(path: Path, category: str | None = None) -> Iterator[Entry]:

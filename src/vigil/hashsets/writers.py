@@ -47,7 +47,7 @@ def write_vpdq_folder(entries: Iterable[Entry], folder: Path) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         count = 0
         for e in entries:
-            if e.signal != "vpdq":
+            if get_signal(e.signal).index != "vpdq":
                 continue
             count += 1
             stem = Path(e.ref or f"video-{count}").name.removesuffix(".txt")

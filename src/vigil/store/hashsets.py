@@ -12,7 +12,6 @@ from sqlalchemy import func, insert, select, update
 
 from vigil.errors import NotFoundError, VigilError
 from vigil.hashsets import Entry
-from vigil.index import NearIndex
 from vigil.store.db import Database, utcnow
 from vigil.store.entryrange import next_id, of_set
 from vigil.store.entrywriter import EntryWriter
@@ -189,11 +188,6 @@ class HashsetRepository:
         category (binary searches in the sets' exact segments; no database query)."""
         found = self.open_sets().exact(signal, list(values))
         return {v: [Opinion(n, c) for n, c in pairs] for v, pairs in found.items()}
-
-    def pdq_index(self) -> NearIndex:
-        """The near index over every PDQ hash of the current, enabled sets (ids are hash_entries ids),
-        brought up to date with the hash sets first."""
-        return SetIndexStore(self.db).open_pdq()
 
     def opinions_by_id(self, entry_ids: Iterable[int]) -> dict[int, Opinion]:
         out: dict[int, Opinion] = {}
