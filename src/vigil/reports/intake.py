@@ -101,7 +101,13 @@ def check_files(checker, files: list[dict]) -> list[list[dict]]:
 def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
     """Store the jobs' reports in one transaction, each audited in it; per job, the answers."""
     with repo.intake_transaction(db, {job.org_id for job in jobs}) as conn:
-        results = [[_store_one(conn, rules, job, report) for report in job.reports] for job in jobs]
+        priors = _priors(conn, jobs)
+        group = _Group(conn, rules)
+        results = [
+            [group.add(job, report, priors[j, r]) for r, report in enumerate(job.reports)]
+            for j, job in enumerate(jobs)
+        ]
+        group.flush()
         # audited last: the chain's lock is held only to the commit
         append_many(
             conn,
@@ -114,51 +120,113 @@ def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
     return results
 
 
-def _store_one(conn: Connection, rules: tuple, job: Job, report: Prepared) -> dict:
-    files = report.body.get("files") or []
-    priors = repo.priors(conn, job.org_id, files)
-    shared = repo.find_links(conn, job.org_id, report.keys)
-    # every key of the new report is on one earlier report: nothing new, a repeat of it
-    repeat_of = min((rid for rid, n in shared.items() if n == len(report.keys)), default=None)
-    known = sum(1 for i in range(len(files)) if report.matches[i] or priors[i])
-    # no earlier report shares a key (the common case): no file was in one, no query needed
-    seen = _seen_files(conn, job.org_id, report, priors) if shared and known < len(files) else known
-    country = job.org_country if job.org_country is not None else repo.org_country(conn, job.org_id)
-    value, fired = priority.score(priority.Context(report.body, known, len(shared), country, seen), rules)
-    status = "repeat" if repeat_of else "new"
-    row = {
-        "org_id": job.org_id,
-        "received_at": utcnow(),
-        "channel": job.channel,
-        "created_by": job.user_id,
-        "body": json.dumps(report.body),
-        "completeness": report.score,
-        "missing": json.dumps(report.missing),
-        "priority": value,
-        "priority_rules": json.dumps(fired),
-        "status": status,
-        "linked_to": repeat_of or (min(shared) if shared else None),
-        "repeats": 0,
-    }
-    report_id = repo.insert_report(conn, row, _file_rows(files, report.matches, priors), report.keys)
-    if repeat_of:
-        repo.count_repeat(conn, repeat_of)
-    return {
-        "id": report_id,
-        "status": status,
-        "repeat_of": repeat_of,
-        "linked_to": sorted(shared),
-        "completeness": {"score": report.score, "missing": report.missing},
-        "priority": {"score": value, "rules": fired},
-        "files": [
-            {"position": i, "matches": report.matches[i], "prior": priors[i]} for i in range(len(files))
-        ],
-    }
+def _priors(conn: Connection, jobs: list[Job]) -> dict[tuple[int, int], list]:
+    """Each file's earlier classification, one query per organisation for the whole group (intake
+    adds no classification, so the answer is the same for every report of the group)."""
+    by_org: dict[int, list[tuple[int, int]]] = {}
+    for j, job in enumerate(jobs):
+        by_org.setdefault(job.org_id, []).extend((j, r) for r in range(len(job.reports)))
+    out: dict[tuple[int, int], list] = {}
+    for org_id, places in by_org.items():
+        files = [jobs[j].reports[r].body.get("files") or [] for j, r in places]
+        found = iter(repo.priors(conn, org_id, [f for fs in files for f in fs]))
+        for place, fs in zip(places, files, strict=True):
+            out[place] = [next(found) for _ in fs]
+    return out
 
 
-def _file_rows(files: list[dict], matches: list, priors: list) -> list[dict]:
+class _Group:
+    """The reports stored so far in this transaction. Their files and link keys are inserted at the
+    end in one statement each, so later reports of the group are linked to earlier ones here, exactly
+    as the query links them to reports of earlier transactions."""
+
+    def __init__(self, conn: Connection, rules: tuple):
+        self.conn, self.rules = conn, rules
+        self.members: list[tuple[int, int, set, bool]] = []  # (id, org, keys, is a repeat)
+        self.files: list[dict] = []
+        self.keys: list[dict] = []
+        self.repeats: dict[int, int] = {}
+
+    def links(self, org_id: int, keys: set) -> dict[int, int]:
+        """{earlier non-repeat report: keys shared}, the MAX_LINKS earliest."""
+        shared = repo.find_links(self.conn, org_id, keys)
+        for rid, org, member_keys, repeat in self.members:
+            if org == org_id and not repeat and keys & member_keys:
+                shared[rid] = len(keys & member_keys)
+        return dict(sorted(shared.items())[: repo.MAX_LINKS])
+
+    def earlier_hashes(self, org_id: int, wanted: set[str]) -> set[str]:
+        found = repo.earlier_hash_keys(self.conn, org_id, wanted)
+        for _, org, member_keys, _ in self.members:
+            if org == org_id:
+                found |= {value for kind, value in member_keys if kind == "hash"} & wanted
+        return found
+
+    def add(self, job: Job, report: Prepared, priors: list) -> dict:
+        files = report.body.get("files") or []
+        shared = self.links(job.org_id, report.keys)
+        # every key of the new report is on one earlier report: nothing new, a repeat of it
+        repeat_of = min((rid for rid, n in shared.items() if n == len(report.keys)), default=None)
+        known = sum(1 for i in range(len(files)) if report.matches[i] or priors[i])
+        # no earlier report shares a key (the common case): no file was in one, no query needed
+        seen = self._seen(job.org_id, report, priors) if shared and known < len(files) else known
+        country = job.org_country if job.org_country is not None else repo.org_country(self.conn, job.org_id)
+        context = priority.Context(report.body, known, len(shared), country, seen)
+        value, fired = priority.score(context, self.rules)
+        status = "repeat" if repeat_of else "new"
+        report_id = repo.insert_report(
+            self.conn,
+            {
+                "org_id": job.org_id,
+                "received_at": utcnow(),
+                "channel": job.channel,
+                "created_by": job.user_id,
+                "body": json.dumps(report.body),
+                "completeness": report.score,
+                "missing": json.dumps(report.missing),
+                "priority": value,
+                "priority_rules": json.dumps(fired),
+                "status": status,
+                "linked_to": repeat_of or (min(shared) if shared else None),
+                "repeats": 0,
+            },
+        )
+        self.members.append((report_id, job.org_id, report.keys, bool(repeat_of)))
+        self.files += _file_rows(report_id, files, report.matches, priors)
+        self.keys += [
+            {"report_id": report_id, "org_id": job.org_id, "kind": k, "value": v} for k, v in report.keys
+        ]
+        if repeat_of:
+            self.repeats[repeat_of] = self.repeats.get(repeat_of, 0) + 1
+        return {
+            "id": report_id,
+            "status": status,
+            "repeat_of": repeat_of,
+            "linked_to": sorted(shared),
+            "completeness": {"score": report.score, "missing": report.missing},
+            "priority": {"score": value, "rules": fired},
+            "files": [
+                {"position": i, "matches": report.matches[i], "prior": priors[i]} for i in range(len(files))
+            ],
+        }
+
+    def _seen(self, org_id: int, report: Prepared, priors: list) -> int:
+        """Files seen before: matched a hash set, assessed before, or in an earlier report of this
+        organisation (by any of their hashes). The rest is content never seen before."""
+        files = report.body.get("files") or []
+        hashes = [{f"{k}:{v.lower()}" for k, v in (f.get("hashes") or {}).items()} for f in files]
+        earlier = self.earlier_hashes(org_id, set().union(*hashes) if hashes else set())
+        return sum(1 for i in range(len(files)) if report.matches[i] or priors[i] or hashes[i] & earlier)
+
+    def flush(self) -> None:
+        repo.insert_files_and_keys(self.conn, self.files, self.keys)
+        repo.count_repeats(self.conn, self.repeats)
+
+
+def _file_rows(report_id: int, files: list[dict], matches: list, priors: list) -> list[dict]:
     return [
         {
+            "report_id": report_id,
             "position": i,
             "file_name": f.get("fileName"),
             **{k: (f.get("hashes") or {}).get(k, "").lower() or None for k in repo.HASH_KINDS},
@@ -167,12 +235,3 @@ def _file_rows(files: list[dict], matches: list, priors: list) -> list[dict]:
         }
         for i, f in enumerate(files)
     ]
-
-
-def _seen_files(conn: Connection, org_id: int, report: Prepared, priors: list) -> int:
-    """Files seen before: matched a hash set, assessed before, or in an earlier report of this
-    organisation (by any of their hashes). The rest is content never seen before."""
-    files = report.body.get("files") or []
-    hashes = [{f"{k}:{v.lower()}" for k, v in (f.get("hashes") or {}).items()} for f in files]
-    earlier = repo.earlier_hash_keys(conn, org_id, set().union(*hashes) if hashes else set())
-    return sum(1 for i in range(len(files)) if report.matches[i] or priors[i] or hashes[i] & earlier)

@@ -8,7 +8,7 @@ import fcntl
 import json
 import threading
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from sqlalchemy import String, and_, bindparam, exists, insert, or_, select, text, update
@@ -74,13 +74,16 @@ def _sqlite_queue(db: Database):
 
 
 # -- intake ---------------------------------------------------------------------------------------
-@cache
+@lru_cache(maxsize=64)
 def _links_sql(n: int):
-    pairs = " OR ".join(f"(k.kind = :k{i} AND k.value = :v{i})" for i in range(n))
+    # one index search per key (equality on org_id, kind, value: used whatever the statistics say)
+    each = " UNION ALL ".join(
+        f"SELECT report_id FROM report_keys WHERE org_id = :org AND kind = :k{i} AND value = :v{i}"
+        for i in range(n)
+    )
     return text(
-        "SELECT k.report_id, count(*) AS shared FROM report_keys k JOIN reports r ON r.id = k.report_id "
-        f"WHERE k.org_id = :org AND r.status != 'repeat' AND ({pairs}) "
-        "GROUP BY k.report_id ORDER BY k.report_id LIMIT :limit"
+        f"SELECT k.report_id, count(*) AS shared FROM ({each}) k JOIN reports r ON r.id = k.report_id "
+        "WHERE r.status != 'repeat' GROUP BY k.report_id ORDER BY k.report_id LIMIT :limit"
     )
 
 
@@ -157,24 +160,28 @@ def priors(conn: Connection, org_id: int, files: list[dict]) -> list[dict | None
 _INSERT_REPORT = insert(Report).returning(Report.id)
 _INSERT_FILES = insert(ReportFile)
 _INSERT_KEYS = insert(ReportKey)
-_COUNT_REPEAT = update(Report).where(Report.id == bindparam("rid")).values(repeats=Report.repeats + 1)
+_COUNT_REPEATS = (
+    update(Report).where(Report.id == bindparam("rid")).values(repeats=Report.repeats + bindparam("n"))
+)
 
 
-def insert_report(conn: Connection, row: dict, files: list[dict], keys: set[tuple[str, str]]) -> int:
-    """The report, its files and its link keys; returns its id."""
-    report_id = conn.execute(_INSERT_REPORT, row).scalar_one()
+def insert_report(conn: Connection, row: dict) -> int:
+    """The report's row; returns its id."""
+    return conn.execute(_INSERT_REPORT, row).scalar_one()
+
+
+def insert_files_and_keys(conn: Connection, files: list[dict], keys: list[dict]) -> None:
+    """Files and link keys of any number of reports, one statement each."""
     if files:
-        conn.execute(_INSERT_FILES, [{**f, "report_id": report_id} for f in files])
+        conn.execute(_INSERT_FILES, files)
     if keys:
-        org = row["org_id"]
-        conn.execute(
-            _INSERT_KEYS, [{"report_id": report_id, "org_id": org, "kind": k, "value": v} for k, v in keys]
-        )
-    return report_id
+        conn.execute(_INSERT_KEYS, keys)
 
 
-def count_repeat(conn: Connection, report_id: int) -> None:
-    conn.execute(_COUNT_REPEAT, {"rid": report_id})
+def count_repeats(conn: Connection, repeats: dict[int, int]) -> None:
+    """Add to each report's count of reports that merely repeat it."""
+    if repeats:
+        conn.execute(_COUNT_REPEATS, [{"rid": rid, "n": n} for rid, n in sorted(repeats.items())])
 
 
 _ORG_COUNTRY = text("SELECT country FROM organisations WHERE id = :id").columns(country=String)
