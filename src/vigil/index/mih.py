@@ -19,10 +19,12 @@ the page cache. Memory: 32 + 4 + 64 = 100 bytes per hash, plus 4 MB of bucket bo
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from pathlib import Path
 
@@ -107,10 +109,33 @@ class Segment:
         radius = threshold // CHUNKS
         if radius not in _MASKS:
             raise ValueError(f"threshold must be 0-63, got {threshold}")
+        nq = len(queries) // 32
+        parts = min(_cores(), nq // PARALLEL_QUERIES)
+        if parts <= 1:
+            return self._search(queries, threshold, radius)
+        # the C loop releases the GIL: a large batch is searched in slices, one thread per core
+        bounds = [nq * i // parts for i in range(parts + 1)]
+        slices = [queries[32 * a : 32 * b] for a, b in itertools.pairwise(bounds)]
+        with ThreadPoolExecutor(parts) as pool:
+            found = list(pool.map(lambda blob: self._search(blob, threshold, radius), slices))
+        q = np.concatenate([f[0] + start for f, start in zip(found, bounds, strict=False)])
+        return q, np.concatenate([f[1] for f in found]), np.concatenate([f[2] for f in found])
+
+    def _search(self, queries: bytes, threshold: int, radius: int):
         q, p, d = _kernel().search(
             self.codes, self.perms, self.offsets, queries, threshold, _MASKS[radius], radius
         )
         return np.frombuffer(q, np.int32), np.frombuffer(p, np.uint32), np.frombuffer(d, np.uint8)
+
+
+PARALLEL_QUERIES = 2000  # queries per thread below which a batch is searched in one call
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 class MihPdqIndex:
