@@ -119,3 +119,23 @@ def test_threshold_limits():
         index.search([bytes(32)], 64)
     assert index.search([], 31) == []
     assert MihPdqIndex().search([bytes(32)], 31) == [[]]
+
+
+def test_a_large_batch_searched_on_threads_gives_the_same_results(monkeypatch):
+    import vigil.index.mih as mih
+
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 256, (5000, 32), dtype=np.uint8)
+    segment = mih.Segment.build(codes, np.arange(5000, dtype=np.uint32))
+    queries = codes[:300].copy()
+    queries[::2, 3] ^= 0x0F
+    blob = queries.tobytes()
+    one = segment.search_raw(blob, 31)
+    monkeypatch.setattr(mih, "PARALLEL_QUERIES", 50)
+    monkeypatch.setattr(mih, "_cores", lambda: 4)
+    sliced = segment.search_raw(blob, 31)
+
+    def rows(found):
+        return sorted(zip(*(a.tolist() for a in found), strict=True))
+
+    assert rows(sliced) == rows(one) and len(one[0]) >= 300
