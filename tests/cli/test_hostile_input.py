@@ -206,3 +206,37 @@ def test_hash_shows_file_names_escaped(tmp_path):
     result = vigil("hash", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "a\\x1b[2Jb\\x0ac.txt  (text/plain, 1 bytes)" in result.stdout
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all", "another program's"])
+def test_commands_that_read_never_change_another_programs_file(tmp_path, content):
+    import hashlib
+    import sqlite3
+
+    other = tmp_path / "evidence.sqlite"
+    if isinstance(content, bytes):
+        other.write_bytes(content)
+    else:  # a real SQLite database of someone else's (say, a chat app's on a seized phone)
+        with sqlite3.connect(other) as conn:
+            conn.execute("CREATE TABLE messages (body TEXT)")
+    before = hashlib.sha256(other.read_bytes()).hexdigest()
+    for args in (["hashset", "list"], ["match", MD5], ["audit", "verify"], ["scan", tmp_path, "--case", "c"]):
+        result = vigil(*args, "--db", other)
+        assert result.returncode == 2, (args, result.stdout)
+        assert f"error: --db {other}: not a Vigil database" in result.stderr
+    assert hashlib.sha256(other.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evidence.sqlite"]  # no -wal, -shm, .index
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://vigil:Sup3rSecret@127.0.0.1:1/x",
+        "postgresql://vigil@127.0.0.1:1/x?password=Sup3rSecret",
+        "host=127.0.0.1 password=Sup3rSecret dbname=x",
+    ],
+)
+def test_error_lines_never_show_a_database_password_in_any_form(url):
+    result = vigil("match", MD5, "--db", url)
+    assert result.returncode == 2
+    assert "Sup3rSecret" not in result.stderr and "***" in result.stderr, result.stderr

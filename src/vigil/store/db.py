@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from contextlib import closing, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,16 +71,43 @@ def _current_revision(conn: Connection) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
+_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('[^']*'|[^&\s]*)", re.IGNORECASE)
+
+
 def redact(target: str) -> str:
-    """A database path or URL fit for an error message or a log line: the password replaced by ***."""
+    """A database path or URL fit for an error message or a log line: the password replaced by ***,
+    in the `user:password@` part, in a `?password=` parameter, or in a libpq `password=...` string."""
     if "://" not in target:
-        return target
+        return _PASSWORD_PARAM.sub(r"\1***", target)
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(target).render_as_string(hide_password=True)
+        shown = make_url(target).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - an unparsable URL: keep the scheme, hide the rest
         return target.split("://", 1)[0] + "://***"
+    return _PASSWORD_PARAM.sub(r"\1***", shown)
+
+
+def _must_be_vigil_sqlite(path: Path) -> None:
+    """For commands that only read: the file must already be a Vigil database. Checked read-only with
+    the standard library *before* SQLAlchemy connects (its connection sets WAL mode, a write), so a
+    mistaken `--db` pointing at another program's database — or a seized SQLite file — is never
+    changed."""
+    import sqlite3
+
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        raise VigilError(
+            f"--db {redact(str(path))}: not a Vigil database ({exc}); nothing was changed"
+        ) from None
+    if found is None:
+        raise VigilError(
+            f"--db {redact(str(path))}: not a Vigil database (no Vigil tables); nothing was changed"
+        )
 
 
 def open_database(target: str | None = None, create: bool = True) -> Database:
@@ -97,8 +126,11 @@ def open_database(target: str | None = None, create: bool = True) -> Database:
         if not create and not path.is_file():
             what = "is a folder" if path.is_dir() else "no such database"
             raise VigilError(
-                f"--db {path}: {what}; check the path (or VIGIL_DB), or create it with `vigil hashset import`"
+                f"--db {shown}: {what}; check the path (or VIGIL_DB), "
+                "or create it with `vigil hashset import`"
             )
+        if not create:
+            _must_be_vigil_sqlite(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -116,6 +148,12 @@ def open_database(target: str | None = None, create: bool = True) -> Database:
         event.listen(engine, "connect", _sqlite_pragmas)
     db = Database(engine)
     try:
+        if not create and engine.dialect.name != "sqlite":
+            with engine.connect() as conn:
+                if _current_revision(conn) is None:
+                    raise VigilError(
+                        f"--db {shown}: not a Vigil database (no Vigil tables); nothing was changed"
+                    )
         db.migrate()
     except Exception as exc:
         if isinstance(exc, VigilError):
@@ -127,13 +165,12 @@ def open_database(target: str | None = None, create: bool = True) -> Database:
 def _redacted(exc: Exception, target: str) -> str:
     """The driver's message with the password taken out wherever it quotes it."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    secrets = {m.group(2).strip("'") for m in _PASSWORD_PARAM.finditer(target)}
     if "://" in target:
         from sqlalchemy.engine import make_url
 
-        try:
-            password = make_url(target).password
-        except Exception:  # noqa: BLE001
-            password = None
-        if password:
-            text = text.replace(str(password), "***")
-    return text
+        with suppress(Exception):  # an unparsable URL has no password to find
+            secrets.add(make_url(target).password or "")
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(str(secret), "***")
+    return _PASSWORD_PARAM.sub(r"\1***", text)
