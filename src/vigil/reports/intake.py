@@ -4,7 +4,7 @@
 is it; which files match a hash set; what links it to other reports. `store` (one transaction for one
 or several prepared requests): label files assessed before, find earlier reports that share a key,
 decide new or repeat, prioritise, insert, audit. De-duplication is atomic: the transaction holds the
-organisation's intake lock (repository.intake_transaction) from before the first read to the commit,
+audit chain's lock (repository.intake_transaction) from before the first read to the commit,
 so two workers receiving the same report at once store one `new` and one `repeat`."""
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def check_files(checker, files: list[dict]) -> list[list[dict]]:
 
 def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
     """Store the jobs' reports in one transaction, each audited in it; per job, the answers."""
-    with repo.intake_transaction(db, {job.org_id for job in jobs}) as conn:
+    with repo.intake_transaction(db) as conn:
         priors = _priors(conn, jobs)
         group = _Group(conn, rules)
         results = [
@@ -108,14 +108,14 @@ def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
             for j, job in enumerate(jobs)
         ]
         group.flush()
-        # audited last: the chain's lock is held only to the commit
-        append_many(
+        append_many(  # the chain is locked already (intake_transaction)
             conn,
             [
                 (job.actor, job.org_id, "report.create", f"report:{answer['id']}", {"channel": job.channel})
                 for job, answers in zip(jobs, results, strict=True)
                 for answer in answers
             ],
+            locked=True,
         )
     return results
 

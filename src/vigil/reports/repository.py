@@ -15,6 +15,7 @@ from sqlalchemy import String, and_, bindparam, exists, insert, or_, select, tex
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
+from vigil.store.audit import lock_chain
 from vigil.store.db import Database
 from vigil.store.models import (
     Classification,
@@ -29,7 +30,6 @@ from vigil.store.models import (
 HASH_KINDS = ("md5", "sha1", "sha256", "pdq")
 MAX_LINKS = 100  # linked reports listed per report (the earliest ones)
 MAX_PRIORS = 10_000  # earlier classifications read per report (the latest ones)
-_ORG_LOCK = 4242_0002  # PostgreSQL advisory lock class: one organisation's intake
 
 
 # -- transactions ---------------------------------------------------------------------------------
@@ -37,23 +37,15 @@ _file_locks: dict[str, threading.Lock] = {}
 
 
 @contextmanager
-def intake_transaction(db: Database, org_ids: set[int]):
-    """One transaction in which link-and-de-duplicate is atomic: nobody else can store a report of
-    these organisations between reading the earlier reports and committing the new ones.
-    PostgreSQL: a transaction-scoped advisory lock per organisation (sorted: no deadlock).
-    SQLite: the write lock is taken before the first read; processes queue on a lock file next to the
-    database (woken as soon as it is free) instead of SQLite's sleep-and-retry busy handler."""
+def intake_transaction(db: Database):
+    """One transaction in which link-and-de-duplicate is atomic: nobody else can store a report
+    between reading the earlier reports and committing the new ones. The lock is the audit chain's
+    (taken before the first read and held to the commit; the group's audit rows then need no other):
+    PostgreSQL's advisory lock, SQLite's write lock. On SQLite, processes first queue on a lock file
+    next to the database (woken as soon as it is free) rather than in SQLite's sleep-and-retry busy
+    handler, which made the slowest requests wait tens of milliseconds with two workers."""
     with _sqlite_queue(db), db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(
-                text(
-                    "SELECT pg_advisory_xact_lock(:cls, o) "
-                    "FROM (SELECT unnest(CAST(:orgs AS integer[])) AS o ORDER BY 1) s"
-                ),
-                {"cls": _ORG_LOCK, "orgs": sorted(org_ids)},
-            )
-        else:
-            conn.execute(text("UPDATE audit_log SET id = id WHERE 0"))  # the write lock, now
+        lock_chain(conn)
         yield conn
 
 

@@ -45,13 +45,15 @@ def append(
     append_many(conn, [(actor, org_id, action, obj, detail)])
 
 
-def append_many(conn: Connection, rows: list[tuple]) -> None:
+def append_many(conn: Connection, rows: list[tuple], locked: bool = False) -> None:
     """Add rows `(actor, org_id, action, object, detail)` in order, in the caller's transaction: the
     chain is locked and its last hash read once for all of them, and they are inserted in one
-    statement (a group of intakes committed together costs one append)."""
+    statement (a group of intakes committed together costs one append). `locked`: the caller took
+    lock_chain in this transaction already."""
     if not rows:
         return
-    lock_chain(conn)
+    if not locked:
+        lock_chain(conn)
     prev = conn.execute(_LAST).scalar() or GENESIS
     at = utcnow()
     values = []
