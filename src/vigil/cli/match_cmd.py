@@ -28,6 +28,13 @@ def _queries(hashes: list[str], file: Path | None) -> list[tuple[str, str]]:
     return out
 
 
+def _json_line(result: dict) -> str:
+    """One result as a JSON line; the hash is checked hex, so only the matches (publishers' text)
+    go through the JSON encoder. `query` is the old name of `hash`, kept for scripts."""
+    matches = json.dumps(result["matches"]) if result["matches"] else "[]"
+    return f'{{"hash": "{result["hash"]}", "query": "{result["hash"]}", "matches": {matches}}}\n'
+
+
 def match(
     hashes: list[str] = typer.Argument(None, help="PDQ, md5, sha1 or sha256 hex values."),
     file: Path = typer.Option(None, "--file", help="Read hashes from FILE, one per line."),
@@ -50,12 +57,8 @@ def match(
 
     results = match_hashes(db, _queries(hashes or [], file), threshold, signal)
     if as_json:
-        sys.stdout.write(
-            "".join(
-                json.dumps({"hash": r["hash"], "query": r["hash"], "matches": r["matches"]}) + "\n"
-                for r in results
-            )
-        )
+        # a hash is hex (checked): only the matches, publishers' text, need the JSON encoder
+        sys.stdout.write("".join(_json_line(r) for r in results))
         return
     from vigil.safetext import visible
 

@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vigil.errors import VigilError
-from vigil.signals import all_signals, describe_lengths, get_signal, lookup_signals
+from vigil.signals import SignalType, all_signals, describe_lengths, get_signal, lookup_signals
 from vigil.store.setfolder import OpenSets, open_current_sqlite
 
 MAX_HASHES = 10_000
+_PLAIN_PARSE = SignalType.parse.__func__
 
 
 class HashInputError(VigilError):
@@ -73,13 +74,16 @@ def parse(hashes: Sequence[str], signal: str | None = None, where: Sequence[str]
     if fixed is not None and not fixed.lookup:
         raise VigilError(f"signal {fixed.name!r} cannot be looked up by hash")
     out, problems = [], []
-    by_length: dict[int, tuple] = {}
+    by_length: dict[int, tuple] = {}  # hex length -> (signals, are they all plain hex?)
     for i, text in enumerate(hashes):
         value = text.strip().lower()
         n = len(value)
-        signals = by_length.get(n)
-        if signals is None:
-            signals = by_length[n] = (fixed,) if fixed else lookup_signals(n)
+        known = by_length.get(n)
+        if known is None:
+            signals = (fixed,) if fixed else lookup_signals(n)
+            plain = all(getattr(s.parse, "__func__", None) is _PLAIN_PARSE for s in signals)
+            known = by_length[n] = (signals, plain, tuple(s.name for s in signals))
+        signals, plain, names = known
         if fixed and len(value) != fixed.hex_length:
             problems.append(
                 {
@@ -94,6 +98,14 @@ def parse(hashes: Sequence[str], signal: str | None = None, where: Sequence[str]
                 {"field": _field(where, i), "message": f"expected {describe_lengths()}, got {text[:100]!r}"}
             )
             continue
+        if plain:  # the common case: one hex decoding serves every signal of this length
+            try:
+                raw = bytes.fromhex(value)
+            except ValueError:
+                raw = b""
+            if 2 * len(raw) == n:
+                out.append((value, dict.fromkeys(names, raw)))
+                continue
         try:
             out.append((value, {s.name: s.parse(value) for s in signals}))
         except VigilError as exc:
@@ -140,7 +152,8 @@ def answer(sets: OpenSets, parsed: list[tuple[str, dict[str, bytes]]], threshold
     results = []
     for text, values in parsed:
         matches = [{**m} for name, value in values.items() for m in found.get((name, value), ())]
-        matches.sort(key=lambda m: (m["distance"], m["hashset"], m["signal"], m["category"] or ""))
+        if len(matches) > 1:
+            matches.sort(key=lambda m: (m["distance"], m["hashset"], m["signal"], m["category"] or ""))
         results.append({"hash": text, "matches": matches})
     return results
 

@@ -200,6 +200,8 @@ class OpenSets:
                     best[key] = dist
         return [
             sorted(((n, dist, c) for (n, c), dist in best.items()), key=lambda m: (m[1], m[0], m[2] or ""))
+            if len(best) > 1
+            else [(n, dist, c) for (n, c), dist in best.items()]
             for best in out
         ]
 
