@@ -240,3 +240,17 @@ def test_error_lines_never_show_a_database_password_in_any_form(url):
     result = vigil("match", MD5, "--db", url)
     assert result.returncode == 2
     assert "Sup3rSecret" not in result.stderr and "***" in result.stderr, result.stderr
+
+
+VICS_HEAD = b'{"@odata.context": "http://x/$metadata#Media", "value": [{"MD5": '
+
+
+@pytest.mark.parametrize(("prefix", "levels"), [(b"", 0), (VICS_HEAD, 3)])
+def test_deeply_nested_json_is_refused_before_parsing(tmp_path, prefix, levels):
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(prefix + b"[" * 100_000 + b"]" * 100_000)
+    result = vigil("hashset", "import", deep, "--name", "x", "--format", "vics", "--db", tmp_path / "v.db")
+    assert result.returncode == 2
+    at = len(prefix) + 64 - levels  # the byte of the 65th level
+    message = "JSON nested more than 64 levels (a hash list nests 6)"
+    assert result.stderr == f"error: {deep}:byte {at}: {message}\n"

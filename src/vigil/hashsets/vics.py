@@ -19,6 +19,7 @@ import ijson
 from vigil.classify import vics_category
 from vigil.errors import InputFormatError, VigilError
 from vigil.hashsets.entry import Entry
+from vigil.hashsets.jsondepth import MAX_DEPTH, max_depth
 from vigil.signals import all_signals, get_signal
 
 _META_KEYS = ("@odata.context", "odata.metadata")
@@ -38,6 +39,12 @@ def _kind(path: Path, source: str) -> str:
     that is not a list (an object there would otherwise import nothing, silently)."""
     kind = None
     with open(path, "rb") as fh:
+        _, too_deep = max_depth(fh)
+        if too_deep >= 0:  # before any parser: its memory grows with the square of the depth
+            raise InputFormatError(
+                source, f"byte {too_deep}", f"JSON nested more than {MAX_DEPTH} levels (a hash list nests 6)"
+            )
+        fh.seek(0)
         try:
             for prefix, event, value in ijson.parse(fh):
                 if prefix in _META_KEYS and event == "string":
