@@ -4,6 +4,12 @@ Members are read into memory one at a time (bounded by MAX_MEMBER_BYTES; larger 
 are hashed from the stream and not decoded). Nothing is extracted to disk: evidence stays where it is.
 A lone compressed file (`photo.jpg.gz`) is a container of one member named without the suffix.
 Encrypted members are reported, never guessed at.
+
+Member names are shown exactly as the archive stores them — never resolved or cleaned (`../x.jpg`,
+`/abs.jpg`, `a\\b.jpg` stay as they are; nothing is written to disk, so they cannot traverse
+anything) — and `suspicious_name` says which ones an extracting tool would write outside its folder.
+A name that is not valid UTF-8 keeps its bytes (decoded with surrogateescape). Two members with the
+same name are told apart by `ordinal`: the Nth member of that exact name in the archive's order.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import re
+import struct
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -37,6 +45,12 @@ class Member:
     stream: BinaryIO | None = None  # for members too large to hold in memory
     error: str | None = None
     encrypted: bool = False
+    ordinal: int = 1  # the Nth member with this exact name, in the archive's order
+    unread: bool = False  # not wanted by a read-back: `size` is what the scan held of it (0: nothing)
+
+    @property
+    def suspicious(self) -> bool:
+        return suspicious_name(self.name)
 
 
 class ArchiveError(Exception):
@@ -47,62 +61,199 @@ class EncryptedArchive(ArchiveError):
     """The archive's list of files is itself encrypted (7z with an encrypted header)."""
 
 
-def _clean(name: str) -> str:
-    return "/".join(part for part in name.replace("\\", "/").split("/") if part not in ("", ".", ".."))
+_DRIVE = re.compile(r"[A-Za-z]:")
+_PARTS = re.compile(r"[/\\]")
+Wanted = Collection[tuple[str, int]]  # (name, ordinal) of the members to read; None: all
 
 
-def _zip_members(source: BinaryIO) -> Iterator[Member]:
+def suspicious_name(name: str) -> bool:
+    """A member name an extracting tool would resolve outside its folder or could not write as a
+    file: absolute (`/x`, `\\x`, `C:x`), with a `..` component (`/` or `\\` separated), empty, or a
+    folder name (`x/`) that holds data."""
+    if not name or name.startswith(("/", "\\")) or _DRIVE.match(name) or name.endswith("/"):
+        return True
+    return ".." in _PARTS.split(name)
+
+
+class _Numbering:
+    """Ordinals of names in archive order, and which members a read-back wants."""
+
+    def __init__(self, wanted: Wanted | None):
+        self.seen: dict[str, int] = {}
+        self.wanted = None if wanted is None else set(wanted)
+
+    def take(self, name: str) -> tuple[int, bool]:
+        """The ordinal of this occurrence of `name`, and whether it is wanted."""
+        ordinal = self.seen[name] = self.seen.get(name, 0) + 1
+        return ordinal, self.wanted is None or (name, ordinal) in self.wanted
+
+
+def _held(size: int) -> int:
+    """What the scan holds in memory of a member of `size` bytes (larger ones are streamed)."""
+    return size if 0 <= size <= MAX_MEMBER_BYTES else 0
+
+
+_UTF8_FLAG = 0x800
+_CENTRAL = struct.Struct(zipfile.structCentralDir)
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """The member's name as stored: UTF-8 where it is, else its raw bytes kept (surrogateescape)."""
+    if info.flag_bits & _UTF8_FLAG:
+        return info.orig_filename
+    raw = info.orig_filename.encode("cp437")  # zipfile decoded the stored bytes as cp437: undo it
+    return raw.decode("utf-8", "surrogateescape")
+
+
+class _Overlay:
+    """A read-only file with some of its bytes replaced (zip flags)."""
+
+    def __init__(self, source: BinaryIO):
+        self.source, self.pos, self.patches = source, 0, []
+        source.seek(0, 2)
+        self.size = source.tell()
+
+    def patch(self, start: int, data: bytes) -> None:
+        self.patches.append((start, data))
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset if whence == 0 else self.pos + offset if whence == 1 else self.size + offset
+        return self.pos
+
+    def read(self, n: int | None = -1) -> bytes:
+        if n is None or n < 0:
+            n = max(self.size - self.pos, 0)
+        self.source.seek(self.pos)
+        data = bytearray(self.source.read(n))
+        for start, patched in self.patches:
+            lo, hi = max(self.pos, start), min(self.pos + len(data), start + len(patched))
+            if lo < hi:
+                data[lo - self.pos : hi - self.pos] = patched[lo - start : hi - start]
+        self.pos += len(data)
+        return bytes(data)
+
+
+def _clear_flag(flags: int) -> bytes:
+    return struct.pack("<H", flags & ~_UTF8_FLAG)
+
+
+def _bad_utf8_names_as_bytes(source: BinaryIO) -> zipfile.ZipFile:
+    """The archive, read with the UTF-8 flag cleared (in its central directory and local headers)
+    on members whose name is not valid UTF-8 — zipfile would refuse the whole archive — so their
+    names are read as raw bytes (see _zip_name); every other member is read as it is."""
+    endrec = zipfile._EndRecData(source)  # noqa: SLF001 - the stdlib's own end-record reader
+    if not endrec:
+        raise ArchiveError("cannot read zip archive: no end of central directory")
+    size_cd = endrec[zipfile._ECD_SIZE]  # noqa: SLF001
+    start = endrec[zipfile._ECD_LOCATION] - size_cd  # noqa: SLF001
+    if endrec[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:  # noqa: SLF001
+        start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+    source.seek(start)
+    cd = bytearray(source.read(size_cd))
+    pos, index, cleared = 0, 0, []
+    while pos + _CENTRAL.size <= len(cd) and cd[pos : pos + 4] == zipfile.stringCentralDir:
+        fields = _CENTRAL.unpack_from(cd, pos)
+        n_name, n_extra, n_comment = fields[12], fields[13], fields[14]
+        if fields[5] & _UTF8_FLAG:
+            try:
+                bytes(cd[pos + _CENTRAL.size : pos + _CENTRAL.size + n_name]).decode("utf-8")
+            except UnicodeDecodeError:
+                cd[pos + 8 : pos + 10] = _clear_flag(fields[5])
+                cleared.append(index)
+        pos += _CENTRAL.size + n_name + n_extra + n_comment
+        index += 1
+    overlay = _Overlay(source)
+    overlay.patch(start, bytes(cd))
+    archive = zipfile.ZipFile(overlay)  # type: ignore[arg-type]
+    for k in cleared:
+        if k < len(archive.filelist):
+            offset = archive.filelist[k].header_offset + 6  # the local header's flags
+            source.seek(offset)
+            (flags,) = struct.unpack("<H", source.read(2))
+            overlay.patch(offset, _clear_flag(flags))
+    return archive
+
+
+def _open_zip(source: BinaryIO) -> zipfile.ZipFile:
     try:
-        archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        try:
+            return zipfile.ZipFile(source)
+        except UnicodeDecodeError:  # a name flagged UTF-8 that is not: keep its bytes instead
+            return _bad_utf8_names_as_bytes(source)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
         raise ArchiveError(f"cannot read zip archive: {exc}") from None
+
+
+def _zip_members(source: BinaryIO, wanted: Wanted | None) -> Iterator[Member]:
+    archive = _open_zip(source)
+    numbering = _Numbering(wanted)
     with archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            if info.is_dir():
+        named = sorted(((_zip_name(i), i) for i in archive.infolist()), key=lambda p: p[0])
+        for name, info in named:
+            if info.filename.endswith("/") and info.file_size == 0 and info.compress_size == 0:
+                continue  # a folder entry: nothing in it to read (its files are members of their own)
+            ordinal, want = numbering.take(name)
+            if not want:
+                held = 0 if info.flag_bits & 0x1 else _held(info.file_size)
+                yield Member(name, held, ordinal=ordinal, unread=True)
                 continue
-            name = _clean(info.filename)
             if info.flag_bits & 0x1:
-                yield Member(name, info.file_size, error=ENCRYPTED, encrypted=True)
+                yield Member(name, info.file_size, error=ENCRYPTED, encrypted=True, ordinal=ordinal)
                 continue
             try:
                 with archive.open(info) as fh:
                     if info.file_size > MAX_MEMBER_BYTES:
-                        yield Member(name, info.file_size, stream=fh)
+                        yield Member(name, info.file_size, stream=fh, ordinal=ordinal)
                     else:
-                        yield Member(name, info.file_size, data=fh.read(MAX_MEMBER_BYTES + 1))
+                        data = fh.read(MAX_MEMBER_BYTES + 1)
+                        yield Member(name, info.file_size, data=data, ordinal=ordinal)
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-                yield Member(name, info.file_size, error=f"cannot read archive member: {exc}")
+                yield Member(
+                    name, info.file_size, error=f"cannot read archive member: {exc}", ordinal=ordinal
+                )
 
 
-def _tar_members(source: BinaryIO) -> Iterator[Member]:
+def _tar_members(source: BinaryIO, wanted: Wanted | None) -> Iterator[Member]:
     try:
         archive = tarfile.open(fileobj=source, mode="r:*")  # noqa: SIM115 - closed by the with below
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ArchiveError(f"cannot read tar archive: {exc}") from None
+    numbering = _Numbering(wanted)
     with archive:
         try:
             for info in archive:  # streaming order: a .tar.gz cannot seek backwards cheaply
                 if info.isdir():
                     continue
-                name = _clean(info.name)
+                name = info.name  # as stored (tarfile keeps undecodable bytes by surrogateescape)
+                ordinal, want = numbering.take(name)
+                if not want:
+                    held = _held(info.size) if info.isfile() or info.islnk() else 0
+                    yield Member(name, held, ordinal=ordinal, unread=True)
+                    continue
                 if not (info.isfile() or info.islnk()):  # listed, never followed or opened
-                    yield Member(name, 0, error=_not_a_file(info))
+                    yield Member(name, 0, error=_not_a_file(info), ordinal=ordinal)
                     continue
                 try:
                     fh = archive.extractfile(info)  # a hard link reads the file it links to
                 except (tarfile.TarError, KeyError) as exc:
-                    yield Member(name, info.size, error=f"cannot read archive member: {exc}")
+                    yield Member(name, info.size, error=f"cannot read archive member: {exc}", ordinal=ordinal)
                     continue
                 if fh is None:
-                    yield Member(name, info.size, error="cannot read archive member")
+                    yield Member(name, info.size, error="cannot read archive member", ordinal=ordinal)
                     continue
                 try:
                     if info.size > MAX_MEMBER_BYTES:
-                        yield Member(name, info.size, stream=fh)
+                        yield Member(name, info.size, stream=fh, ordinal=ordinal)
                     else:
-                        yield Member(name, info.size, data=fh.read())
+                        yield Member(name, info.size, data=fh.read(), ordinal=ordinal)
                 except (tarfile.TarError, OSError, EOFError) as exc:
-                    yield Member(name, info.size, error=f"cannot read archive member: {exc}")
+                    yield Member(name, info.size, error=f"cannot read archive member: {exc}", ordinal=ordinal)
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise ArchiveError(f"archive is truncated or corrupt: {exc}") from None
 
@@ -116,11 +267,39 @@ def _not_a_file(info: tarfile.TarInfo) -> str:
     return f"{kind} inside the archive: not read"
 
 
-def _7z_members(source: BinaryIO, budget: int) -> Iterator[Member]:
+class _Products:
+    """A py7zr writer factory that keeps what it is given by file id, whatever the member's name."""
+
+    def __init__(self, limit: int):
+        from py7zr.io import Py7zBytesIO
+
+        self.limit, self.made, self._io = limit, {}, Py7zBytesIO
+
+    def create(self, key: str):
+        product = self.made[key] = self._io(key, self.limit)
+        return product
+
+
+def _7z_extract(archive, ids: set[int], limit: int) -> dict:
+    """Decompress the members with these ids (file ids in the archive) into memory, in one pass.
+    py7zr's own extract() resolves names as paths (refusing `../x`, merging `a\\b` with `a/b`), so the
+    members are handed to its worker by id, each to a buffer of its own."""
+    from py7zr.py7zr import MemIO
+
+    products = _Products(limit)
+    for f in archive.files:
+        wanted = f.id in ids and not f.is_directory
+        archive.worker.register_filelike(f.id, MemIO(str(f.id), products) if wanted else None)
+    archive.worker.extract(archive.fp, None, parallel=False)
+    return products.made
+
+
+def _7z_members(source: BinaryIO, budget: int, wanted: Wanted | None) -> Iterator[Member]:
     """7z is usually solid (one compressed stream for all files), so members are decompressed in one
-    pass into memory, at most `budget` bytes in all; what does not fit is reported, not read."""
+    pass into memory, at most `budget` bytes in all; what does not fit is reported, not read. The
+    names are as py7zr reads them: it turns a `\\` in a 7z name into `/` (7-Zip writes Windows
+    paths with `\\`), so a 7z member's `\\` is shown as `/`."""
     import py7zr
-    from py7zr.io import BytesIOFactory
 
     try:
         archive = py7zr.SevenZipFile(source, "r")
@@ -128,33 +307,45 @@ def _7z_members(source: BinaryIO, budget: int) -> Iterator[Member]:
         raise EncryptedArchive("encrypted 7z archive: its file list is encrypted (not decrypted)") from None
     except (py7zr.exceptions.Bad7zFile, py7zr.exceptions.ArchiveError, OSError, EOFError, ValueError) as exc:
         raise ArchiveError(f"cannot read 7z archive: {exc}") from None
+    numbering = _Numbering(wanted)
     with archive:
-        infos = sorted((i for i in archive.list() if not i.is_directory), key=lambda i: i.filename)
+        files = sorted((f for f in archive.files if not f.is_directory), key=lambda f: f.filename)
+        infos = [(f, *numbering.take(f.filename)) for f in files]
         if archive.needs_password():
-            for info in infos:
-                yield Member(_clean(info.filename), info.uncompressed, error=ENCRYPTED, encrypted=True)
+            for f, ordinal, want in infos:
+                if want:
+                    yield Member(f.filename, f.uncompressed, error=ENCRYPTED, encrypted=True, ordinal=ordinal)
+                else:
+                    yield Member(f.filename, 0, ordinal=ordinal, unread=True)
             return
-        wanted, total = [], 0
-        for info in infos:
-            total += info.uncompressed
-            if info.uncompressed <= MAX_MEMBER_BYTES and total <= budget:
-                wanted.append(info.filename)
-        factory = BytesIOFactory(MAX_MEMBER_BYTES + 1)
+        ids, fits, total = set(), set(), 0
+        for f, _, want in infos:
+            total += f.uncompressed
+            if f.uncompressed <= MAX_MEMBER_BYTES and total <= budget:
+                fits.add(f.id)
+                if want:
+                    ids.add(f.id)
         try:
-            archive.extract(targets=wanted, factory=factory)
+            products = _7z_extract(archive, ids, MAX_MEMBER_BYTES + 1)
             failure = None
         except Exception as exc:  # noqa: BLE001 - py7zr raises many kinds on corrupt data
-            failure = f"cannot read archive member: {type(exc).__name__}: {exc}"
-        for info in infos:
-            name, size = _clean(info.filename), info.uncompressed
-            product = factory.products.get(info.filename)
-            if info.filename not in wanted:
-                yield Member(name, size, error="not expanded: over the archive expansion limit")
-            elif failure or product is None:
-                yield Member(name, size, error=failure or "cannot read archive member")
+            products, failure = {}, f"cannot read archive member: {type(exc).__name__}: {exc}"
+        for f, ordinal, want in infos:
+            name, size = f.filename, f.uncompressed
+            product = products.get(str(f.id))
+            if not want:
+                yield Member(name, size if f.id in fits else 0, ordinal=ordinal, unread=True)
+            elif f.id not in ids:
+                yield Member(
+                    name, size, error="not expanded: over the archive expansion limit", ordinal=ordinal
+                )
+            elif failure:
+                yield Member(name, size, error=failure, ordinal=ordinal)
+            elif product is None:
+                yield Member(name, size, data=b"", ordinal=ordinal)  # py7zr writes nothing for 0 bytes
             else:
                 product.seek(0)
-                yield Member(name, size, data=product.read())
+                yield Member(name, size, data=product.read(), ordinal=ordinal)
 
 
 def _single_member(source: BinaryIO, mime: str, archive_name: str) -> Iterator[Member]:
@@ -186,14 +377,23 @@ def is_tar(source: BinaryIO) -> bool:
         source.seek(0)
 
 
-def members(source: BinaryIO, mime: str, archive_name: str = "", budget: int = 1 << 40) -> Iterator[Member]:
-    """The files in a container of type `mime`: sorted for zip and 7z, in stream order for tar.
-    `archive_name` names a lone compressed file's member; `budget` caps what 7z holds in memory."""
+def members(
+    source: BinaryIO,
+    mime: str,
+    archive_name: str = "",
+    budget: int = 1 << 40,
+    wanted: Wanted | None = None,
+) -> Iterator[Member]:
+    """The files in a container of type `mime`: sorted by name for zip and 7z, in stream order for
+    tar. `archive_name` names a lone compressed file's member; `budget` caps what 7z holds in memory;
+    `wanted` ((name, ordinal) pairs) reads only those members (a read-back: nothing else is
+    decompressed where the format allows); the others are yielded `unread`, with the size the scan
+    held of them, so a read-back counts them against its expansion budget as the scan did."""
     if mime == "application/zip":
-        yield from _zip_members(source)
+        yield from _zip_members(source, wanted)
     elif mime == "application/x-7z-compressed":
-        yield from _7z_members(source, budget)
+        yield from _7z_members(source, budget, wanted)
     elif mime == "application/x-tar" or is_tar(source):
-        yield from _tar_members(source)
+        yield from _tar_members(source, wanted)
     else:
         yield from _single_member(source, mime, archive_name)

@@ -125,6 +125,8 @@ FLAGS = {
     "altered-copy": "a near match to known material: an altered copy (distance in the match)",
     "deleted": "a deleted file the file system still lists",
     "empty": "an empty file (0 bytes): nothing to compare with its name",
+    "suspicious-name": "an archive member named to be extracted outside its folder (absolute, `..`) "
+    "or as no file (empty, ending in `/`): shown as stored, never resolved",
 }
 EMPTY_TYPE = "inode/x-empty"  # as file(1) --mime-type names an empty file
 
@@ -253,15 +255,15 @@ class Hasher:
         try:
             name = locations.basename(archive.path)
             for member in containers.members(source, archive.type, name, self._budget):
-                logical = locations.join(archive.path, member.name)
+                logical = locations.join(archive.path, member.name, member.ordinal)
                 if member.encrypted:
                     archive.flag("encrypted")
+                first = len(out)
                 if member.error:
                     out.append(Item(path=logical, size=member.size, error=member.error))
                     if member.encrypted:
                         out[-1].flag("encrypted")
-                    continue
-                if member.data is not None:
+                elif member.data is not None:
                     if len(member.data) > self._budget:
                         archive.flag("expansion-limit")
                         archive.error = (
@@ -273,6 +275,8 @@ class Hasher:
                     out.extend(self.data(member.data, logical, depth + 1))
                 else:
                     out.append(self.stream(member.stream, logical))
+                if member.suspicious:
+                    out[first].flag("suspicious-name")
         except containers.EncryptedArchive as exc:
             archive.flag("encrypted")
             archive.error = str(exc)

@@ -14,6 +14,12 @@ So a name without `!`, `\\` or undecodable bytes reads the same in both, and old
 `path` on `!` keep working for them. `names()` and `split()` turn either form back into the exact
 names (undecodable bytes as Python's surrogateescape code points, which `os.fsencode` turns back into
 the original bytes).
+
+A container may hold two members with the same name (a zip can, a tar appended to, a disk image's
+deleted file beside a live one). The second and later ones get `\\#N` after the name, in both forms:
+the Nth member of that exact name in the container's order (`e.zip!dup.jpg` is the first,
+`e.zip!dup.jpg\\#2` the second). A name's own `\\` is always doubled, so `\\#` never comes from a
+name. `parts()` gives (name, ordinal) pairs; the first of a name has ordinal 1 and no suffix.
 """
 
 from __future__ import annotations
@@ -25,6 +31,12 @@ from vigil.media.containers import SEPARATOR
 from vigil.safetext import visible
 
 _BACKSLASH = "\\"
+_ORDINAL = "\\#"
+
+
+def suffix(ordinal: int) -> str:
+    """What follows a name that is the `ordinal`-th of that name in its container."""
+    return f"{_ORDINAL}{ordinal}" if ordinal > 1 else ""
 
 
 def _escape_char(ch: str) -> str:
@@ -63,20 +75,30 @@ def segment(name: str) -> str:
     return text.replace(SEPARATOR, _BACKSLASH + SEPARATOR) if SEPARATOR in text else text
 
 
-def join(parent: str, name: str) -> str:
-    """The path of `name` inside the item at `parent`."""
-    return f"{parent}{SEPARATOR}{segment(name)}"
+def join(parent: str, name: str, ordinal: int = 1) -> str:
+    """The path of `name` (the `ordinal`-th of that name) inside the item at `parent`."""
+    return f"{parent}{SEPARATOR}{segment(name)}{suffix(ordinal)}"
 
 
-def _unescape(text: str, stop: str | None) -> list[str]:
-    """Decode escapes; when `stop` is given, split on it where it is not escaped."""
-    parts: list[str] = []
+def _parse(text: str, stop: str | None) -> list[tuple[str, int]]:
+    """Decode escapes into (name, ordinal) pairs; when `stop` is given, split on it where it is not
+    escaped."""
+    parts: list[tuple[str, int]] = []
     out: list[str] = []
+    ordinal = 1
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ch == _BACKSLASH and i + 1 < n:
             nxt = text[i + 1]
+            if nxt == "#":
+                j = i + 2
+                while j < n and text[j].isdigit():
+                    j += 1
+                if j > i + 2 and (j == n or text[j] == stop):
+                    ordinal = int(text[i + 2 : j])
+                    i = j
+                    continue
             if nxt == "x" and _is_hex(text[i + 2 : i + 4], 2):
                 byte = int(text[i + 2 : i + 4], 16)
                 out.append(chr(0xDC00 + byte) if byte >= 0x80 else chr(byte))
@@ -90,12 +112,12 @@ def _unescape(text: str, stop: str | None) -> list[str]:
             i += 2
             continue
         if stop is not None and ch == stop:
-            parts.append("".join(out))
-            out = []
+            parts.append(("".join(out), ordinal))
+            out, ordinal = [], 1
         else:
             out.append(ch)
         i += 1
-    parts.append("".join(out))
+    parts.append(("".join(out), ordinal))
     return parts
 
 
@@ -105,33 +127,41 @@ def _is_hex(text: str, width: int) -> bool:
 
 def name_of(text: str) -> str:
     """The exact name a `location` component stands for."""
-    return text if _BACKSLASH not in text else _unescape(text, None)[0]
+    return text if _BACKSLASH not in text else _parse(text, None)[0][0]
+
+
+def parts(where: str | Sequence[str]) -> list[tuple[str, int]]:
+    """(exact name, ordinal) of each component of a `path` string or a `location` list."""
+    if isinstance(where, str):
+        if _BACKSLASH not in where:
+            return [(name, 1) for name in where.split(SEPARATOR)]
+        return _parse(where, SEPARATOR)
+    return [(c, 1) if _BACKSLASH not in c else _parse(c, None)[0] for c in where]
 
 
 def split(path: str) -> list[str]:
-    """The exact names of the components of `path`."""
+    """The exact names of the components of `path` (ordinals left out: see parts())."""
     if _BACKSLASH not in path:
         return path.split(SEPARATOR)
-    return _unescape(path, SEPARATOR)
+    return [name for name, _ in _parse(path, SEPARATOR)]
 
 
 def location(path: str) -> list[str]:
     """`path` as the case JSON's `location` list (escaped components, no `!` escaping)."""
     if _BACKSLASH not in path:
         return path.split(SEPARATOR)
-    return [component(name) for name in split(path)]
+    return [component(name) + suffix(ordinal) for name, ordinal in _parse(path, SEPARATOR)]
 
 
 def names(where: str | Sequence[str]) -> list[str]:
     """The exact names of a location given as a `path` string or as a `location` list."""
-    if isinstance(where, str):
-        return split(where)
-    return [name_of(c) for c in where]
+    return [name for name, _ in parts(where)]
 
 
-def path_of(names_: Sequence[str]) -> str:
-    """The `path` of a list of exact names."""
-    return SEPARATOR.join(segment(n) for n in names_)
+def path_of(names_: Sequence[str], ordinals: Sequence[int] = ()) -> str:
+    """The `path` of a list of exact names (and, for duplicate names, their ordinals)."""
+    ords = list(ordinals) + [1] * (len(names_) - len(ordinals))
+    return SEPARATOR.join(segment(n) + suffix(o) for n, o in zip(names_, ords, strict=True))
 
 
 def basename(path: str) -> str:
@@ -145,7 +175,7 @@ def shown(path: str) -> str:
     terminal; a path of printable names is shown exactly as it is."""
     if path.isprintable():
         return path
-    return SEPARATOR.join(segment_shown(n) for n in split(path))
+    return SEPARATOR.join(segment_shown(n) + suffix(o) for n, o in parts(path))
 
 
 def segment_shown(name: str) -> str:

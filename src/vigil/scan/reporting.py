@@ -29,7 +29,7 @@ from typing import TextIO
 from vigil.classify import severity_rank
 from vigil.safetext import visible
 from vigil.scan.hashing import FLAGS
-from vigil.scan.locate import read_logical
+from vigil.scan.locate import read_many
 from vigil.scan.locations import location
 from vigil.scan.matching import NEAR_SIGNALS
 from vigil.scan.pipeline import is_hidden
@@ -122,15 +122,15 @@ def blur(image):
     return small.resize((w, h), Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(radius=6))
 
 
-def _thumbnail(evidence: Path, item: dict, clear: bool = False) -> str | None:
-    """A small JPEG data URI of an image item (for videos, its first frame), or None; blurred in its
-    pixels unless `clear`."""
+def _wants_thumbnail(item: dict) -> bool:
     kind = item["type"] or ""
-    if not (kind.startswith("image/") or kind.startswith("video/")) or item["error"]:
-        return None
-    data = read_logical(evidence, item.get("location") or item["path"])
-    if data is None:
-        return None
+    return (kind.startswith("image/") or kind.startswith("video/")) and not item["error"]
+
+
+def _thumbnail(data: bytes, item: dict, clear: bool = False) -> str | None:
+    """A small JPEG data URI of an image item's bytes (for videos, its first frame), or None;
+    blurred in its pixels unless `clear`."""
+    kind = item["type"] or ""
     try:
         from PIL import Image
 
@@ -151,6 +151,17 @@ def _thumbnail(evidence: Path, item: dict, clear: bool = False) -> str | None:
     except Exception:  # noqa: BLE001 - a thumbnail that cannot be made is left out, not fatal
         return None
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def thumbnails(evidence: Path, items: list[dict], clear: bool = False) -> dict[int, str | None]:
+    """Thumbnails of `items` by id(item). Read back in one pass per container (read_many): an
+    archive holding many hits is opened and decompressed once, not once per hit."""
+    wanted = [it for it in items if _wants_thumbnail(it)]
+    out: dict[int, str | None] = {id(it): None for it in items}
+    where = [it.get("location") or it["path"] for it in wanted]
+    for index, data in read_many(evidence, where):
+        out[id(wanted[index])] = _thumbnail(data, wanted[index], clear)
+    return out
 
 
 def is_exact(item: dict) -> bool:
@@ -202,7 +213,7 @@ def html_report(report: dict, evidence: Path, clear_thumbnails: bool = False) ->
     hit_groups = {g["number"] for g in groups if g["has_hit"]}
     same_as_hit = {id(it) for g in groups if g["has_hit"] for it in g["members"] if not it["matches"]}
     shown = list({id(it): it for it in exact + near + hidden}.values())[:MAX_THUMBNAILS]
-    thumbs = {id(it): _thumbnail(evidence, it, clear_thumbnails) for it in shown}
+    thumbs = thumbnails(evidence, shown, clear_thumbnails)
     types = Counter((it["type"] or "unknown") for it in items).most_common(12)
     per_set = Counter(m["hashset"] for it in hits for m in it["matches"]).most_common(12)
     env = Environment(loader=PackageLoader("vigil.scan", "templates"), autoescape=select_autoescape())

@@ -52,8 +52,11 @@ def list_tasks(root: Path, skipped: Skipped | None = None) -> list[Task]:
                 files = diskimage.list_files(fs_path)
             except diskimage.DiskImageError:
                 continue  # hashed as a plain file; its item says it is not a readable image
+            seen: dict[str, int] = {}  # a deleted file may have a live one's path: the 2nd is `\\#2`
             for f in files:
-                tasks.append(Task(join(logical, f.path), fs_path, f.inode, f.offset, f.deleted))
+                ordinal = seen[f.path] = seen.get(f.path, 0) + 1
+                key = join(logical, f.path, ordinal)
+                tasks.append(Task(key, fs_path, f.inode, f.offset, f.deleted))
     return sorted(tasks, key=lambda t: t.key)
 
 
