@@ -174,13 +174,17 @@ def test_token_scopes_beyond_the_role_are_refused(tmp_path):
     db = _user(tmp_path, "analyst")
     refused = vigil("admin", "token-create", "a@h.example", "--scope", "reports:share", "--db", db)
     assert refused.returncode == 2
-    assert refused.stderr.startswith("error: --scope reports:share: a analyst may not have it")
+    assert refused.stderr.startswith("error: --scope reports:share: an analyst may not have it")
     made = vigil("admin", "token-create", "a@h.example", "--expires", "7", "--db", db)
     assert made.returncode == 0, made.stderr
     assert made.stdout.startswith("vgl_") and made.stdout.count("\n") == 1  # the token alone on stdout
     scopes = "reports:read reports:write reports:classify hashes:check"
     assert made.stderr.startswith(f"scopes: {scopes}; expires: ")
     assert "reports:share" not in made.stderr
+    for days in ("0", "999999999"):
+        too_long = vigil("admin", "token-create", "a@h.example", "--expires", days, "--db", db)
+        assert too_long.returncode == 2
+        assert too_long.stderr == f"error: --expires must be 1-3650 days, got {days}\n"
 
 
 def test_token_revoke_reads_the_token_from_standard_input(tmp_path):
@@ -254,3 +258,22 @@ def test_deeply_nested_json_is_refused_before_parsing(tmp_path, prefix, levels):
     at = len(prefix) + 64 - levels  # the byte of the 65th level
     message = "JSON nested more than 64 levels (a hash list nests 6)"
     assert result.stderr == f"error: {deep}:byte {at}: {message}\n"
+
+
+def test_an_export_never_writes_an_empty_list_in_silence(tmp_path):
+    db = tmp_path / "v.db"
+    frames = tmp_path / "clip.txt"
+    frames.write_text("".join(f"{n},100,{'ab' * 32},{n}.0\n" for n in range(3)))
+    made = vigil("hashset", "import", frames, "--name", "videos", "--format", "vpdq", "--db", db)
+    assert made.returncode == 0, made.stderr
+    for fmt in ("vics", "text"):
+        result = vigil("hashset", "export", "videos", "--format", fmt, "--db", db)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr == (
+            "error: hash set 'videos' holds only videos (vPDQ): "
+            "export it with --format vpdq --output FOLDER\n"
+        )
+    _import(tmp_path, db, "digests")
+    out = tmp_path / "out"
+    result = vigil("hashset", "export", "digests", "--format", "vpdq", "--output", out, "--db", db)
+    assert result.returncode == 2 and "holds no videos (vPDQ)" in result.stderr

@@ -78,7 +78,8 @@ def import_(
             allow_empty=allow_empty,
         )
     kind = "known-good hash set" if info.known else "hash set"
-    typer.echo(f"imported {info.entries:,} entries into {kind} {info.name!r}, version {info.version}")
+    entries = f"{info.entries:,} entr{'y' if info.entries == 1 else 'ies'}"
+    typer.echo(f"imported {entries} into {kind} {info.name!r}, version {info.version}")
     if info.changes is not None:
         c = info.changes
         typer.echo(
@@ -230,10 +231,20 @@ def export(
     if fmt == "vpdq" and output is None:
         raise VigilError("--format vpdq writes a folder: give it with --output FOLDER")
     database = open_database(db, create=False)
+    repo = HashsetRepository(database)
+    counts = repo.signals_of(name)  # an unknown NAME fails here, before any file is created
+    videos = sum(n for signal, n in counts.items() if not get_signal(signal).width)
+    wanted = videos if fmt == "vpdq" else sum(counts.values()) - videos
+    if counts and not wanted:  # an export that silently writes an empty list would be a loss
+        other = "--format vics or text" if fmt == "vpdq" else "--format vpdq --output FOLDER"
+        what = "no videos (vPDQ)" if fmt == "vpdq" else "only videos (vPDQ)"
+        raise VigilError(f"hash set {name!r} holds {what}: export it with {other}")
+    if videos and fmt != "vpdq":
+        typer.echo(f"note: {videos:,} videos left out (--format vpdq --output FOLDER has them)", err=True)
     entries = SetAdmin(database).entries(name)
-    first = next(entries, None)  # an unknown NAME fails here, before any file is created
+    first = next(entries, None)
     rows = chain([first], entries) if first is not None else iter(())
-    if not include_paths and HashsetRepository(database).get(name).format in LOCAL_REF_FORMATS:
+    if not include_paths and repo.get(name).format in LOCAL_REF_FORMATS:
         rows = anonymise_refs(rows)
     if fmt == "vpdq":
         count = write_vpdq_folder(rows, output)

@@ -28,6 +28,9 @@ from vigil.store.models import ApiToken, Organisation, User
 SECTORS = ("hotline", "law_enforcement", "industry", "ngo")
 
 
+MAX_EXPIRES_DAYS = 3650  # ten years; a token meant to last longer should not expire (omit --expires)
+
+
 class IssuedToken(NamedTuple):
     token: str
     scopes: tuple[str, ...]
@@ -166,8 +169,8 @@ class Accounts:
         unknown = [s for s in scopes or () if s not in SCOPES]
         if unknown:
             raise VigilError(f"unknown scope {unknown[0]!r}; scopes: {', '.join(SCOPES)}")
-        if expires_days is not None and expires_days <= 0:
-            raise VigilError("--expires must be a positive number of days")
+        if expires_days is not None and not 0 < expires_days <= MAX_EXPIRES_DAYS:
+            raise VigilError(f"--expires must be 1-{MAX_EXPIRES_DAYS} days, got {expires_days}")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.engine.begin() as conn:
             user = conn.execute(select(User.id, User.org_id, User.role).where(User.email == email)).first()
@@ -176,9 +179,10 @@ class Accounts:
             allowed = ROLE_SCOPES.get(user.role, frozenset())
             beyond = [s for s in scopes or () if s not in allowed]
             if beyond:
+                article = "an" if user.role[0] in "aeiou" else "a"
                 raise VigilError(
-                    f"--scope {beyond[0]}: a {user.role} may not have it; "
-                    f"a {user.role}'s scopes: {', '.join(s for s in SCOPES if s in allowed)}"
+                    f"--scope {beyond[0]}: {article} {user.role} may not have it; "
+                    f"{article} {user.role}'s scopes: {', '.join(s for s in SCOPES if s in allowed)}"
                 )
             scopes = list(dict.fromkeys(scopes)) if scopes else [s for s in SCOPES if s in allowed]
             expires = utcnow() + timedelta(days=expires_days) if expires_days else None
