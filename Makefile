@@ -31,7 +31,7 @@ demo: $(VENV)/.installed
 	$(VIGIL) hashset import $(DEMO)/lists/unit-video.vpdq.txt --name unit-videos --source "demo unit's assessed video (Meta vPDQ text)" --category csam --db $(DEMO)/vigil.db
 	$(VIGIL) hashset list --db $(DEMO)/vigil.db
 	$(VIGIL) scan $(DEMO)/evidence --case demo --json $(DEMO)/case.json --csv $(DEMO)/case.csv --html $(DEMO)/case.html --db $(DEMO)/vigil.db
-	@echo "case result: $(DEMO)/case.json, $(DEMO)/case.csv and $(DEMO)/case.html (thumbnails blurred; click to reveal)"
+	@echo "case result: $(DEMO)/case.json, $(DEMO)/case.csv and $(DEMO)/case.html (thumbnails blurred in their pixels)"
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
