@@ -109,7 +109,7 @@ def test_a_batch_is_one_transaction(app, client, make_org, monkeypatch):
 
     org = make_org()
     calls = []
-    real = repository.find_links
+    real = repository.insert_report
 
     def failing(*args):
         calls.append(args)
@@ -117,7 +117,7 @@ def test_a_batch_is_one_transaction(app, client, make_org, monkeypatch):
             raise RuntimeError("injected failure")
         return real(*args)
 
-    monkeypatch.setattr(repository, "find_links", failing)
+    monkeypatch.setattr(repository, "insert_report", failing)
     batch = {"reports": [_with_urls(f"https://batch.example/{i}") for i in range(4)]}
     r = client.post("/v1/reports", json=batch, headers=org.h())
     assert _problem(r, 500)["title"] == "internal error" and len(calls) == 3

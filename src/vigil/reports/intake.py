@@ -102,9 +102,12 @@ def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
     """Store the jobs' reports in one transaction, each audited in it; per job, the answers."""
     with repo.intake_transaction(db) as conn:
         priors = _priors(conn, jobs)
+        places = [(j, r) for j, job in enumerate(jobs) for r in range(len(job.reports))]
+        found = repo.find_links(conn, [(jobs[j].org_id, jobs[j].reports[r].keys) for j, r in places])
+        earlier = dict(zip(places, found, strict=True))
         group = _Group(conn, rules)
         results = [
-            [group.add(job, report, priors[j, r]) for r, report in enumerate(job.reports)]
+            [group.add(job, report, priors[j, r], earlier[j, r]) for r, report in enumerate(job.reports)]
             for j, job in enumerate(jobs)
         ]
         group.flush()
@@ -147,9 +150,10 @@ class _Group:
         self.keys: list[dict] = []
         self.repeats: dict[int, int] = {}
 
-    def links(self, org_id: int, keys: set) -> dict[int, int]:
-        """{earlier non-repeat report: keys shared}, the MAX_LINKS earliest."""
-        shared = repo.find_links(self.conn, org_id, keys)
+    def links(self, org_id: int, keys: set, earlier: dict[int, int]) -> dict[int, int]:
+        """{earlier non-repeat report: keys shared}, the MAX_LINKS earliest: those of earlier
+        transactions (`earlier`, read for the whole group at its start) and of this group."""
+        shared = dict(earlier)
         for rid, org, member_keys, repeat in self.members:
             if org == org_id and not repeat and keys & member_keys:
                 shared[rid] = len(keys & member_keys)
@@ -162,9 +166,9 @@ class _Group:
                 found |= {value for kind, value in member_keys if kind == "hash"} & wanted
         return found
 
-    def add(self, job: Job, report: Prepared, priors: list) -> dict:
+    def add(self, job: Job, report: Prepared, priors: list, earlier: dict[int, int]) -> dict:
         files = report.body.get("files") or []
-        shared = self.links(job.org_id, report.keys)
+        shared = self.links(job.org_id, report.keys, earlier)
         # every key of the new report is on one earlier report: nothing new, a repeat of it
         repeat_of = min((rid for rid, n in shared.items() if n == len(report.keys)), default=None)
         known = sum(1 for i in range(len(files)) if report.matches[i] or priors[i])

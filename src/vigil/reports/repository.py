@@ -66,28 +66,61 @@ def _sqlite_queue(db: Database):
 
 
 # -- intake ---------------------------------------------------------------------------------------
-@lru_cache(maxsize=64)
-def _links_sql(n: int):
-    # one index search per key (equality on org_id, kind, value: used whatever the statistics say)
-    each = " UNION ALL ".join(
-        f"SELECT report_id FROM report_keys WHERE org_id = :org AND kind = :k{i} AND value = :v{i}"
-        for i in range(n)
-    )
+MAX_KEYS_PER_QUERY = 2000  # keys looked up per statement (a larger single report goes alone)
+
+
+@lru_cache(maxsize=256)
+def _links_sql(shape: tuple[tuple[int, int, int], ...]):
+    """For reports (index, organisation, number of keys): one index search per key (equality on
+    org_id, kind and value, used whatever the planner's statistics say), then per report the
+    MAX_LINKS earliest reports sharing a key. Index and organisation are integers written into the
+    text (two bound values per key keep a 10,000-file report under SQLite's limit)."""
+    each, n = [], 0
+    for idx, org, count in shape:
+        for _ in range(count):
+            each.append(
+                f"SELECT {int(idx)} AS idx, report_id FROM report_keys "
+                f"WHERE org_id = {int(org)} AND kind = :k{n} AND value = :v{n}"
+            )
+            n += 1
     return text(
-        f"SELECT k.report_id, count(*) AS shared FROM ({each}) k JOIN reports r ON r.id = k.report_id "
-        "WHERE r.status != 'repeat' GROUP BY k.report_id ORDER BY k.report_id LIMIT :limit"
+        "SELECT idx, report_id, shared FROM ("
+        "SELECT k.idx, k.report_id, count(*) AS shared, "
+        "row_number() OVER (PARTITION BY k.idx ORDER BY k.report_id) AS n "
+        f"FROM ({' UNION ALL '.join(each)}) k JOIN reports r ON r.id = k.report_id "
+        "WHERE r.status != 'repeat' GROUP BY k.idx, k.report_id) t WHERE n <= :limit"
     )
 
 
-def find_links(conn: Connection, org_id: int, keys: set[tuple[str, str]]) -> dict[int, int]:
-    """{earlier report id: keys it shares} for up to MAX_LINKS earliest non-repeat reports of the
-    organisation sharing a key (one grouped query, however often a URL was reported)."""
-    if not keys:
-        return {}
-    params: dict = {"org": org_id, "limit": MAX_LINKS}
-    for i, (kind, value) in enumerate(sorted(keys)):
-        params[f"k{i}"], params[f"v{i}"] = kind, value
-    return dict(conn.execute(_links_sql(len(keys)), params).all())
+def find_links(conn: Connection, wanted: list[tuple[int, set[tuple[str, str]]]]) -> list[dict[int, int]]:
+    """For each (organisation, link keys): {earlier report id: keys it shares} for the MAX_LINKS
+    earliest non-repeat reports of the organisation sharing a key; one query for many reports
+    (however often a URL was reported, each report gets at most MAX_LINKS rows)."""
+    out: list[dict[int, int]] = [{} for _ in wanted]
+    chunk: list[int] = []
+    size = 0
+    for i, (_, keys) in enumerate(wanted):
+        if chunk and size + len(keys) > MAX_KEYS_PER_QUERY:
+            _links_chunk(conn, wanted, chunk, out)
+            chunk, size = [], 0
+        if keys:
+            chunk.append(i)
+            size += len(keys)
+    if chunk:
+        _links_chunk(conn, wanted, chunk, out)
+    return out
+
+
+def _links_chunk(conn: Connection, wanted: list, chunk: list[int], out: list[dict]) -> None:
+    shape = tuple((i, wanted[i][0], len(wanted[i][1])) for i in chunk)
+    params: dict = {"limit": MAX_LINKS}
+    n = 0
+    for i in chunk:
+        for kind, value in sorted(wanted[i][1]):
+            params[f"k{n}"], params[f"v{n}"] = kind, value
+            n += 1
+    for idx, report_id, shared in conn.execute(_links_sql(shape), params):
+        out[idx][report_id] = shared
 
 
 _EARLIER_HASHES = text(
