@@ -309,6 +309,7 @@ def main() -> None:
                             f"{single['p50']:.1f}",
                             f"{single['p99']:.1f}",
                             load["errors"] + single["errors"],
+                            _verdict(label, load, single, ceiling[path]),
                         ]
                     )
                 stop(server)
@@ -328,9 +329,22 @@ def main() -> None:
             "p50 ms (1)",
             "p99 ms (1)",
             "non-2xx",
+            "target",
         ],
         rows,
     )
+    print(
+        "targets: intake >= 25% of the bare app's requests/s and p99 (16) <= 50 ms; "
+        "1,000-hash check p50 (1) <= 20 ms"
+    )
+
+
+def _verdict(label: str, load: dict, single: dict, ceiling: dict) -> str:
+    if label == "intake":
+        ok = load["rps"] >= 0.25 * ceiling["rps"] and load["p99"] <= 50
+    else:
+        ok = single["p50"] <= 20
+    return "met" if ok else "MISSED"
 
 
 def _pg_database(base: str):
