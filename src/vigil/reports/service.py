@@ -1,6 +1,6 @@
 """The report use cases behind one object for the interfaces: intake (reports.intake), read
 (reports.read), queue (reports.queue), classify (reports.classify), share (reports.share) and the
-hash check. Each use case checks who is asking and writes the audit log in its own transaction; this
+hash check (`checker`, the look-up behind `vigil match`). Each use case checks who is asking and writes the audit log in its own transaction; this
 class only holds what they share (database, hash checker, priority rules, the intake writer)."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from vigil.reports.errors import Forbidden, InvalidInput
 from vigil.reports.hashcheck import HashChecker
 from vigil.reports.intake import MAX_BATCH, link_keys
 from vigil.reports.writer import GroupWriter
-from vigil.signals import SIGNALS
 from vigil.store.db import Database
 
 __all__ = ["MAX_BATCH", "Forbidden", "InvalidInput", "ReportService", "link_keys"]
@@ -72,20 +71,3 @@ class ReportService:
 
     def share(self, principal: Principal, report_id: int, org_name: str) -> dict:
         return share_case.share(self.db, principal, report_id, org_name)
-
-    def check_hashes(self, hashes: list[str], signal: str | None = None) -> list[dict]:
-        """`POST /v1/hash-check`: with `signal`, every hash must have that signal's width."""
-        if signal:
-            width = SIGNALS[signal].hex_length
-            problems = [
-                {
-                    "field": f"/hashes/{i}",
-                    "message": f"{len(h)} hex digits is not a {signal} hash ({signal} has {width}; "
-                    f"see /signal)",
-                }
-                for i, h in enumerate(hashes)
-                if len(h) != width
-            ]
-            if problems:
-                raise InvalidInput(problems, f"the hashes are not all {signal}")
-        return self.checker.check(hashes, signal)
