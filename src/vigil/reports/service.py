@@ -1,7 +1,8 @@
 """The report use cases behind one object for the interfaces: intake (reports.intake), read
-(reports.read), queue (reports.queue), classify (reports.classify), share (reports.share) and the
-hash check (`checker`, the look-up behind `vigil match`). Each use case checks who is asking and writes the audit log in its own transaction; this
-class only holds what they share (database, hash checker, priority rules, the intake writer)."""
+(reports.read), queue (reports.queue), classify (reports.classify) and share (reports.share); the
+hash check is `checker`, the look-up behind `vigil match`. Each use case checks who is asking and
+writes the audit log in its own transaction; this class only holds what they share (database, hash
+checker, priority rules, the intake writer)."""
 
 from __future__ import annotations
 
