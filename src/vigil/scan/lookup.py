@@ -20,7 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vigil.errors import VigilError
-from vigil.signals import SignalType, all_signals, describe_lengths, get_signal, lookup_signals
+from vigil.signals import (
+    SignalType,
+    all_signals,
+    describe_lengths,
+    get_signal,
+    lookup_lengths,
+    lookup_signals,
+)
 from vigil.store.setfolder import OpenSets, open_current_sqlite
 
 MAX_HASHES = 10_000
@@ -38,9 +45,8 @@ class HashInputError(VigilError):
 
 def _patterns() -> tuple[str, str]:
     """Regular expressions for a hash the look-up takes, and for a signal name it looks up."""
-    lengths = sorted({s.hex_length for s in all_signals() if s.lookup and s.hex_length})
     names = [s.name for s in all_signals() if s.lookup]
-    return "|".join(f"^[0-9a-fA-F]{{{n}}}$" for n in lengths), f"^({'|'.join(names)})$"
+    return "|".join(f"^[0-9a-fA-F]{{{n}}}$" for n in lookup_lengths()), f"^({'|'.join(names)})$"
 
 
 HEX_PATTERN, SIGNAL_PATTERN = _patterns()  # as registered when the API starts
