@@ -111,11 +111,15 @@ def list_(
     if not infos:
         typer.echo("no hash sets yet: vigil hashset import PATH --name NAME")
         return
-    table = Table("name", "entries", "format", "source", "category", "imported", box=None)
-    table.columns[0].overflow = table.columns[3].overflow = "fold"
+    table = Table("name", "ver", "entries", "format", "category", "imported (UTC)", "source", box=None, pad_edge=False)
+    table.columns[0].overflow = table.columns[6].overflow = "fold"
+    table.columns[0].min_width = table.columns[6].min_width = 14
+    for column in table.columns[1:6]:
+        column.no_wrap = True
     for i in infos:  # names and sources are the publisher's text: data, never Rich markup
         name = i.name + (" (known)" if i.known else "") + ("" if i.enabled else " (disabled)")
-        cells = (name, f"{i.entries:,}", i.format, i.source or "", i.category or "", str(i.imported_at))
+        imported = str(i.imported_at).replace("T", " ")[:16]
+        cells = (name, str(i.version), f"{i.entries:,}", i.format, i.category or "", imported, i.source or "")
         table.add_row(*(Text(visible(c)) for c in cells))
     Console().print(table)
 
