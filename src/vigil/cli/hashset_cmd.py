@@ -111,7 +111,8 @@ def list_(
     if not infos:
         typer.echo("no hash sets yet: vigil hashset import PATH --name NAME")
         return
-    table = Table("name", "ver", "entries", "format", "category", "imported (UTC)", "source", box=None, pad_edge=False)
+    headers = ("name", "ver", "entries", "format", "category", "imported (UTC)", "source")
+    table = Table(*headers, box=None, pad_edge=False)
     table.columns[0].overflow = table.columns[6].overflow = "fold"
     table.columns[0].min_width = table.columns[6].min_width = 14
     for column in table.columns[1:6]:
