@@ -21,13 +21,16 @@ def export(
     db: str = DB,
 ) -> None:
     """Write a case as VICS #Cases JSON (one Media per MD5, with MediaFiles paths) for Griffeye,
-    AXIOM, IPED and other VICS tools. The case object also carries `VigilScan`: what the case was
+    AXIOM, IPED and other VICS tools. Each MediaFile's FilePath is the containers and folders the
+    file is in (`a.zip!photos`), FileName its real name, VigilLocation the case JSON's `location`.
+    The case object also carries `VigilScan`: what the case was
     searched with (Vigil version, times, hash sets with version and file SHA-256, thresholds, options,
     examiner, reference) and `VigilSkipped`, the entries not examined."""
     import io
     import json
 
     from vigil.hashsets.writers import write_vics_case
+    from vigil.scan.locations import folder_and_name, location
     from vigil.store import open_database
     from vigil.store.cases import CaseRepository
 
@@ -36,6 +39,9 @@ def export(
     case = CaseRepository(open_database(db, create=False)).load(name)
     if case is None:
         raise NotFoundError(f"no case named {name!r}")
+    for item in case["items"]:  # FilePath: the containers and folders; FileName: the real name
+        item["location"] = location(item["path"])
+        item["file_path"], item["file_name"] = folder_and_name(item["path"])
     buf = io.StringIO()
     write_vics_case(case["case"], case["source"], case["items"], buf)
     doc = json.loads(buf.getvalue())

@@ -17,20 +17,26 @@ def hash_files(
 ) -> None:
     """Print each file's size, type (from content), md5, sha1, sha256, PDQ and PDQ quality."""
     from vigil.scan.hashing import hash_file
-    from vigil.scan.walk import evidence_files
+    from vigil.scan.locations import encodable, segment
+    from vigil.scan.walk import describe, evidence_files
 
+    # paths as the scan writes them (README, "location"): `\\` doubled, undecodable bytes as `\xHH`
     tasks: list[tuple[str, str]] = []
     for path in files:
+        shown = segment(str(path))
         if path.is_dir():
-            tasks.extend((fs, str(Path(path, logical))) for fs, logical in evidence_files(path))
+            prefix = shown.rstrip("/") + "/"
+            tasks.extend((fs, prefix + logical) for fs, logical in evidence_files(path))
         elif path.is_file():
-            tasks.append((str(path), str(path)))
+            tasks.append((str(path), shown))
+        elif path.exists() or path.is_symlink():  # a pipe, socket, device, dangling link or loop
+            raise VigilError(f"{encodable(str(path))}: not a regular file: {describe(str(path))}")
         else:
-            raise VigilError(f"{path}: no such file")
+            raise VigilError(f"{encodable(str(path))}: no such file")
     prepare_images()
     rows = [item.hashes() for fs, logical in tasks for item in hash_file(fs, logical, expand=False)]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     from vigil.safetext import visible
 

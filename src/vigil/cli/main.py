@@ -74,6 +74,10 @@ def run(argv: list[str] | None = None) -> None:
         fail("interrupted")
     except KeyboardInterrupt:
         fail("interrupted")
+    except BrokenPipeError:  # `vigil scan … | head`: the reader has what it wanted; nothing to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the final flush at exit does not fail again
+        sys.exit(0)
     except VigilError as exc:
         fail(str(exc))
     except Exception as exc:  # a bug: still one line, not a traceback (VIGIL_DEBUG=1 shows it)

@@ -16,10 +16,14 @@ from vigil.errors import VigilError
 
 def scan(
     path: Path = typer.Argument(..., help="Evidence folder (or one file)."),
-    case: str = typer.Option(..., "--case", help="Case name; a re-scan replaces it."),
+    case: str = typer.Option(
+        ..., "--case", help="Case name; an existing case is replaced only with --replace (or --resume)."
+    ),
     json_out: Path = typer.Option(None, "--json", help="Write the case result as JSON to FILE."),
     threshold: int = typer.Option(31, "--threshold", help="PDQ match distance, 0-63 bits (default 31)."),
-    workers: int = typer.Option(0, "--workers", help="Worker processes (default: all cores)."),
+    workers: int = typer.Option(
+        0, "--workers", help="Worker processes, 1 to 4 per core (default 0: one per core)."
+    ),
     resume: bool = typer.Option(
         False, "--resume", help="Carry on an interrupted scan of the case: only what is not yet recorded."
     ),
@@ -39,6 +43,9 @@ def scan(
     allow_no_sets: bool = typer.Option(
         False, "--allow-no-sets", help="Scan even with no enabled hash set (it only hashes and groups)."
     ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace an existing case of that name (otherwise the scan refuses)."
+    ),
     examiner: str = typer.Option(None, "--examiner", help="Examiner's name, recorded with the case."),
     reference: str = typer.Option(None, "--reference", help="Case reference, recorded with the case."),
     db: str = DB,
@@ -49,7 +56,8 @@ def scan(
     from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
 
     from vigil.scan.locations import encodable
-    from vigil.scan.pipeline import run_scan
+    from vigil.scan.pipeline import default_workers, run_scan
+    from vigil.scan.walk import describe
     from vigil.store import open_database
 
     if not 0 <= threshold <= 63:  # the exact index probes up to 3 bits per 16-bit chunk
@@ -57,7 +65,15 @@ def scan(
     for option, text in (("--case", case), ("--examiner", examiner), ("--reference", reference)):
         if text is not None and encodable(text) != text:
             raise VigilError(f"{option} {encodable(text)!r}: not valid UTF-8 text")
+    cores = default_workers()
+    if not 0 <= workers <= cores * WORKERS_PER_CORE:
+        raise VigilError(
+            f"--workers must be 0 (one per core) to {cores * WORKERS_PER_CORE} "
+            f"({WORKERS_PER_CORE} per core on {cores} cores), got {workers}"
+        )
     if not path.exists():
+        if path.is_symlink():  # a dangling link or a loop: say which, never "no such file"
+            raise VigilError(f"{path}: {describe(str(path))}; give the folder or file itself")
         raise VigilError(f"{path}: no such file or folder")
     for option, out in (("--json", json_out), ("--csv", csv_out), ("--html", html_out)):
         if out is not None and out.is_dir():
@@ -78,12 +94,26 @@ def scan(
             allow_no_sets=allow_no_sets,
             examiner=examiner,
             reference=reference,
+            replace=replace,
         )
     report = result.report()
     write_outputs(report, path, json_out, csv_out, html_out, html_clear_thumbnails)
-    print_summary(Console(), report)
+    print_summary(_console(Console), report)
 
 
+def _console(console_class):
+    """A Rich console whose broken pipe (`vigil scan … | head`) is the BrokenPipeError cli.main handles
+    (a quiet exit), not Rich's own exit status 1."""
+
+    class _Console(console_class):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console()
+
+
+WORKERS_PER_CORE = 4  # more only queue for the cores (and each holds a file in memory)
 SHOWN = 50  # rows of each table on the terminal; the files written have them all
 
 

@@ -121,7 +121,8 @@ CASES_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/U
 def case_media(items: Iterable[dict], scheme: str = "us") -> list[dict]:
     """VICS Media for a case's items (scan JSON items): one per MD5, every copy in `MediaFiles`,
     the category from the closest hash-set match. Items on a known-good set and items that could
-    not be hashed are left out."""
+    not be hashed are left out. An item's `file_path`/`file_name` (where it is, its real name) are
+    its MediaFile's `FilePath`/`FileName` when given, and its `location` list `VigilLocation`."""
     media: dict[str, dict] = {}
     for item in items:
         if item.get("known") or not item.get("md5"):
@@ -143,8 +144,14 @@ def case_media(items: Iterable[dict], scheme: str = "us") -> list[dict]:
                 alt.append({"MD5": m["MD5"], "HashName": "PDQ", "HashValue": item["pdq"]})
             m["AlternativeHashes"] = alt
             m["MediaFiles"] = []
-        folder, _, name = item["path"].rpartition("/")
-        m["MediaFiles"].append({"FileName": name, "FilePath": folder, "MD5": m["MD5"]})
+        if "file_name" in item:  # the caller split the location (vigil.scan.locations.folder_and_name)
+            folder, name = item["file_path"], item["file_name"]
+        else:
+            folder, _, name = item["path"].rpartition("/")
+        entry = {"FileName": name, "FilePath": folder, "MD5": m["MD5"]}
+        if item.get("location") is not None:
+            entry["VigilLocation"] = item["location"]  # the exact components (README, "location")
+        m["MediaFiles"].append(entry)
         for match in item.get("matches") or []:
             code = vics_code(match.get("category"), scheme)
             if code is not None and "Category" not in m:

@@ -164,6 +164,18 @@ def path_of(names_: Sequence[str], ordinals: Sequence[int] = ()) -> str:
     return SEPARATOR.join(segment(n) + suffix(o) for n, o in zip(names_, ords, strict=True))
 
 
+def folder_and_name(path: str) -> tuple[str, str]:
+    """(where, file name) of the item at `path`, as a file-list format wants them (VICS `FilePath`,
+    `FileName`): `where` is the containers and folders it is in, in `path`'s escaped form
+    (`a.zip!in/sub`); the name is the real last name (undecodable bytes as `\\xHH`, nothing else
+    escaped). Use the `location` list for an unambiguous form."""
+    pairs = parts(path)
+    folder, _, name = pairs[-1][0].rpartition("/")
+    chain = path_of([n for n, _ in pairs[:-1]], [o for _, o in pairs[:-1]])
+    where = SEPARATOR.join(p for p in (chain, segment(folder) if folder else "") if p)
+    return where, encodable(name)
+
+
 def basename(path: str) -> str:
     """The exact file name of the last component (what a lone compressed file's member is named by)."""
     return split(path)[-1].rsplit("/", 1)[-1]

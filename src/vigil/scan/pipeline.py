@@ -207,6 +207,21 @@ def scan_provenance(
     }
 
 
+def _refuse_to_replace(
+    db: Database, runs: ScanRunRepository, case: str, source: str, resume: bool, replace: bool
+) -> None:
+    """An existing case is replaced only when asked (`replace`), or when `resume` carries on the
+    run of the same evidence (an interrupted re-scan, or a finished one: same result)."""
+    existing = CaseRepository(db).existing(case)
+    if existing is None or replace or (resume and runs.source_of(case) == source):
+        return
+    when = iso_utc(existing["scanned_at"]) if existing["scanned_at"] else "at an unknown time"
+    raise VigilError(
+        f"case {encodable(case)!r} already exists: evidence {existing['source']}, scanned {when}; "
+        "give another --case name, or --replace to replace it with this scan"
+    )
+
+
 def run_scan(
     db: Database,
     root: Path,
@@ -220,9 +235,12 @@ def run_scan(
     allow_no_sets: bool = False,
     examiner: str | None = None,
     reference: str | None = None,
+    replace: bool = False,
 ) -> CaseResult:
     """Scan `root` as `case`. With no enabled hash set to match against the scan is an error (it
-    could only say "matched 0"), unless `allow_no_sets` asks for a scan that only hashes."""
+    could only say "matched 0"), unless `allow_no_sets` asks for a scan that only hashes. A case of
+    that name that exists already is never replaced in silence: only with `replace`, or by
+    `resume` of the same evidence's run (which finishes that run)."""
     sets = hashsets_used(db)
     if not allow_no_sets and not any(not s["known"] for s in sets):
         raise VigilError(
@@ -230,12 +248,13 @@ def run_scan(
             "holds; import one (`vigil hashset import`), enable one (`vigil hashset enable NAME`), "
             "or pass --allow-no-sets for a scan that only hashes"
         )
-    options = {"workers": workers or default_workers(), "resume": resume, "dask": dask}
+    options = {"workers": workers or default_workers(), "resume": resume, "dask": dask, "replace": replace}
     options["allow_no_sets"] = allow_no_sets
     provenance = scan_provenance(sets, threshold, options, examiner, reference)
     source = encodable(str(root.resolve()))  # shown and stored: undecodable bytes as \xHH
     known = tuple((name, str(folder)) for name, folder, _ in SetIndexStore(db).sets(known=True))
     runs = ScanRunRepository(db)
+    _refuse_to_replace(db, runs, case, source, resume, replace)
     run_id, done = runs.start(case, source, resume)
     provenance["started_at"] = iso_utc(runs.started_at(run_id))
     skipped: list[tuple[str, str]] = []

@@ -30,7 +30,7 @@ from vigil.classify import severity_rank
 from vigil.safetext import visible
 from vigil.scan.hashing import FLAGS
 from vigil.scan.locate import read_many
-from vigil.scan.locations import location
+from vigil.scan.locations import location, shown
 from vigil.scan.matching import NEAR_SIGNALS
 from vigil.scan.pipeline import is_hidden
 
@@ -212,12 +212,13 @@ def html_report(report: dict, evidence: Path, clear_thumbnails: bool = False) ->
     groups = _groups(items)
     hit_groups = {g["number"] for g in groups if g["has_hit"]}
     same_as_hit = {id(it) for g in groups if g["has_hit"] for it in g["members"] if not it["matches"]}
-    shown = list({id(it): it for it in exact + near + hidden}.values())[:MAX_THUMBNAILS]
-    thumbs = thumbnails(evidence, shown, clear_thumbnails)
+    pictured = list({id(it): it for it in exact + near + hidden}.values())[:MAX_THUMBNAILS]
+    thumbs = thumbnails(evidence, pictured, clear_thumbnails)
     types = Counter((it["type"] or "unknown") for it in items).most_common(12)
     per_set = Counter(m["hashset"] for it in hits for m in it["matches"]).most_common(12)
     env = Environment(loader=PackageLoader("vigil.scan", "templates"), autoescape=select_autoescape())
     env.filters["visible"] = lambda text: visible(str(text)) if text is not None else ""
+    env.filters["where"] = shown  # a `path`: its own escapes once, controls shown (as on the terminal)
     return env.get_template("report.html").render(
         case=report["case"],
         source=report["source"],

@@ -29,7 +29,7 @@ def evidence_files(root: Path, skipped: Skipped | None = None) -> Iterator[tuple
         yield str(root), segment(root.name)
         return
     if not root.is_dir():
-        note((segment(root.name), _why(str(root))))
+        note((segment(root.name), describe(str(root))))
         return
     yield from _scan(str(root), "", note)
 
@@ -50,12 +50,12 @@ def _scan(folder: str, prefix: str, note) -> Iterator[tuple[str, str]]:
             elif entry.is_file(follow_symlinks=False):
                 yield entry.path, logical
             else:
-                note((logical, _why(entry.path)))
+                note((logical, describe(entry.path)))
         except OSError as exc:
             note((logical, f"cannot be examined: {exc.strerror or exc}"))
 
 
-def _why(fs_path: str) -> str:
+def describe(fs_path: str) -> str:
     """Why an entry that is neither a regular file nor a folder is not read (one stat, only for those)."""
     mode = os.lstat(fs_path).st_mode
     if stat.S_ISLNK(mode):

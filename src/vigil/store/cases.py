@@ -1,4 +1,5 @@
-"""Case repository: a scan's result, saved in one transaction (a re-scan replaces the case)."""
+"""Case repository: a scan's result, saved in one transaction (`save` replaces a case of that name:
+the scan refuses to unless asked, see pipeline.run_scan)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,12 @@ class CaseRepository:
                     ],
                 )
         return case_id
+
+    def existing(self, name: str) -> dict | None:
+        """{"source", "scanned_at"} (naive UTC) of the case `name`, or None when there is none."""
+        with self.db.engine.connect() as conn:
+            row = conn.execute(select(Case.source, Case.scanned_at).where(Case.name == name)).first()
+        return None if row is None else {"source": row.source, "scanned_at": row.scanned_at}
 
     def load(self, name: str) -> dict | None:
         with self.db.engine.connect() as conn:

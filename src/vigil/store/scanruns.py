@@ -42,6 +42,11 @@ class ScanRunRepository:
             ).inserted_primary_key[0]
             return run_id, set()
 
+    def source_of(self, case: str) -> str | None:
+        """The evidence source of the case's recorded run (finished or not), or None."""
+        with self.db.engine.connect() as conn:
+            return conn.execute(select(ScanRun.source).where(ScanRun.case_name == case)).scalar()
+
     def started_at(self, run_id: int):
         """When the run began (a resumed run keeps the time of its first start), naive UTC."""
         with self.db.engine.connect() as conn:
