@@ -66,6 +66,48 @@ def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
     return True
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def lone_surrogate(body: bytes) -> str | None:
+    """The JSON pointer of a string holding a lone UTF-16 surrogate (`"\\ud800"`: valid JSON, not
+    text — it cannot be stored, logged or sent back), or None. Only bodies with such an escape (an
+    emoji escaped as a pair, say) are parsed here; the rest cost one regex search."""
+    if not _SURROGATE_ESCAPE.search(body):
+        return None
+    import json
+
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None  # malformed: the route's parser says so
+    return _find_lone(value, "")
+
+
+def _find_lone(value, where: str) -> str | None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "/"
+        return None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        text = str(key).encode("utf-8", "backslashreplace").decode()  # a bad key is shown escaped
+        pointer = f"{where}/{text.replace('~', '~0').replace('/', '~1')}"
+        if isinstance(key, str) and _find_lone(key, pointer) is not None:
+            return pointer
+        found = _find_lone(item, pointer)
+        if found is not None:
+            return found
+    return None
+
+
 class BodyGuard:
     """Reads the request body up to its limit (the public form's, or any request without an
     Authorization header: small; others: large), checks the nesting depth, then hands the app the
@@ -104,6 +146,13 @@ class BodyGuard:
             response = problem(
                 422, "the body is nested too deeply", message, [{"field": "/", "message": message}]
             )
+            return await response(scope, receive, send)
+        lone = lone_surrogate(body)
+        if lone is not None:
+            message = "a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair) is not text"
+            response = problem(422, "the body holds text that is not text", message, [
+                {"field": lone[:200], "message": message}
+            ])  # fmt: skip
             return await response(scope, receive, send)
         replayed = False
 
