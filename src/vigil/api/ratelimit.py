@@ -1,12 +1,17 @@
 """The public form's rate limit, by the maintained `limits` library: a moving window of
 VIGIL_PUBLIC_RATE (`N/SECONDS`, default 10/60) reports per client address, shared by every worker and
 server through Redis when VIGIL_REDIS_URL is set, in this process's memory otherwise. The address is
-kept only as a SHA-256 key, and only for the window."""
+kept only as a keyed hash (HMAC-SHA-256 under a random salt: a plain hash of an IPv4 address is
+reversed by trying all 2^32), and only for the window. The salt lives where the counts do: in this
+process, or in Redis (`vigil:rate-salt`, made once by whichever server starts first), so every
+server counts an address under the same key."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
+import secrets
 
 from vigil.errors import VigilError
 
@@ -65,9 +70,11 @@ class PublicRateLimit:
         self.rate, self.per = parse_rate(spec)
         self.item = RateLimitItemPerSecond(self.rate, self.per)
         self.where = describe(redis_url)
+        self.salt = secrets.token_bytes(32)
         if redis_url:
             if not re.match(r"(rediss?|unix)://", redis_url):
                 raise VigilError("VIGIL_REDIS_URL must be redis://HOST:PORT[/DB] (or rediss://, unix://)")
+            self.salt = _shared_salt(redis_url, self.salt)
             storage = RedisStorage(
                 "async+" + redis_url.replace("unix://", "redis+unix://", 1),
                 implementation="redispy",
@@ -82,8 +89,23 @@ class PublicRateLimit:
         """One more request from `address` to `scope` (the receiving organisation): within the rate?"""
         from limits.errors import StorageError
 
-        key = hashlib.sha256(address.encode()).hexdigest()[:32]
+        key = hmac.new(self.salt, address.encode(), hashlib.sha256).hexdigest()[:32]
         try:
             return await self.limiter.hit(self.item, "public", scope, key)
         except StorageError:
             raise LimiterUnavailable from None
+
+
+def _shared_salt(redis_url: str, mine: bytes) -> bytes:
+    """The salt every server uses: ours if we are first (SET NX), else the one already there."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=3)
+        try:
+            client.set("vigil:rate-salt", mine, nx=True)
+            return client.get("vigil:rate-salt") or mine
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        return mine  # Redis down now: the first request says so (503); counts are keyed per process
