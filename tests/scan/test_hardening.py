@@ -288,7 +288,13 @@ def test_the_case_records_what_it_was_searched_with(tmp_path, evidence):
         ("hotline", 1, file_sha, False)
     ]
     assert scan["thresholds"]["pdq_distance"] == 31
-    assert scan["options"] == {"workers": 1, "resume": False, "dask": None, "allow_no_sets": False}
+    assert scan["options"] == {
+        "workers": 1,
+        "resume": False,
+        "dask": None,
+        "replace": False,
+        "allow_no_sets": False,
+    }
 
     text = out["csv"].read_text()
     assert "# examiner: A. Examiner\\x1b[31m\n" in text and "# reference: =REF-2026/1\n" in text

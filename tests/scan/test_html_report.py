@@ -58,7 +58,7 @@ def test_thumbnails_are_blurred_in_their_pixels_unless_clear_is_asked(tmp_path, 
     _import(tmp_path, db, "hotline", [digests(photo)["md5"]], "csam")
     blurred, clear = tmp_path / "b.html", tmp_path / "c.html"
     assert cli("scan", str(ev), "--case", "c", "--html", str(blurred), "--db", db, "--workers", "1") == 0
-    args = ["--html", str(clear), "--html-clear-thumbnails"]
+    args = ["--html", str(clear), "--html-clear-thumbnails", "--replace"]
     assert cli("scan", str(ev), "--case", "c", *args, "--db", db, "--workers", "1") == 0
 
     reference = _clear_thumbnail(photo)
