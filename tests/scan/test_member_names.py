@@ -404,3 +404,23 @@ def test_a_closed_pipe_ends_the_scan_quietly(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert err.strip() == "" or "hashing" in err  # the progress bar only, no error
+
+
+def test_a_deleted_file_beside_a_live_one_of_the_same_path_is_its_own_task(tmp_path, monkeypatch):
+    from vigil.media import diskimage
+    from vigil.scan import locate, tasks
+
+    (tmp_path / "usb.dd").write_bytes(bytes(4096))
+    files = [
+        diskimage.ImageFile("p1/x.jpg", 0, 11, 4, False),
+        diskimage.ImageFile("p1/x.jpg", 0, 12, 4, True),  # deleted, same path
+    ]
+    content = {11: b"live", 12: b"gone"}
+    monkeypatch.setattr(tasks, "is_disk_image", lambda fs_path: fs_path.endswith("usb.dd"))
+    monkeypatch.setattr(locate, "is_disk_image", lambda fs_path: fs_path.endswith("usb.dd"))
+    monkeypatch.setattr(diskimage, "list_files", lambda fs_path: files)
+    monkeypatch.setattr(diskimage, "read_file", lambda fs_path, offset, inode, limit: content[inode])
+    keys = [t.key for t in tasks.list_tasks(tmp_path)]
+    assert keys == ["usb.dd", "usb.dd!p1/x.jpg", "usb.dd!p1/x.jpg\\#2"]
+    assert read_logical(tmp_path, "usb.dd!p1/x.jpg") == b"live"
+    assert read_logical(tmp_path, ["usb.dd", "p1/x.jpg\\#2"]) == b"gone"

@@ -326,7 +326,7 @@ def _7z_members(source: BinaryIO, budget: int, wanted: Wanted | None) -> Iterato
                 if want:
                     ids.add(f.id)
         try:
-            products = _7z_extract(archive, ids, MAX_MEMBER_BYTES + 1)
+            products = _7z_extract(archive, ids, MAX_MEMBER_BYTES + 1) if ids else {}
             failure = None
         except Exception as exc:  # noqa: BLE001 - py7zr raises many kinds on corrupt data
             products, failure = {}, f"cannot read archive member: {type(exc).__name__}: {exc}"
