@@ -104,23 +104,24 @@ def test_a_batch_with_a_bad_url_stores_nothing(client, make_org):
 
 def test_a_batch_is_one_transaction(app, client, make_org, monkeypatch):
     """A failure while storing the third report of a batch leaves none of the batch stored (SQLite
-    and PostgreSQL): the failure is injected after two reports were inserted in the transaction."""
+    and PostgreSQL): the failure is injected after the batch's report rows were inserted in the
+    transaction, when their files and link keys are."""
     from vigil.reports import repository
 
     org = make_org()
     calls = []
-    real = repository.insert_report
+    real = repository.insert_files_and_keys
 
     def failing(*args):
         calls.append(args)
-        if len(calls) == 3:
+        if len(calls) == 1:
             raise RuntimeError("injected failure")
         return real(*args)
 
-    monkeypatch.setattr(repository, "insert_report", failing)
+    monkeypatch.setattr(repository, "insert_files_and_keys", failing)
     batch = {"reports": [_with_urls(f"https://batch.example/{i}") for i in range(4)]}
     r = client.post("/v1/reports", json=batch, headers=org.h())
-    assert _problem(r, 500)["title"] == "internal error" and len(calls) == 3
+    assert _problem(r, 500)["title"] == "internal error" and len(calls) == 1
     monkeypatch.undo()
     assert client.get("/v1/queue", headers=org.h()).json()["reports"] == []
     ok = client.post("/v1/reports", json=batch, headers=org.h())

@@ -105,7 +105,7 @@ def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
         places = [(j, r) for j, job in enumerate(jobs) for r in range(len(job.reports))]
         found = repo.find_links(conn, [(jobs[j].org_id, jobs[j].reports[r].keys) for j, r in places])
         earlier = dict(zip(places, found, strict=True))
-        group = _Group(conn, rules)
+        group = _Group(conn, rules, repo.next_report_ids(conn, len(places)))
         results = [
             [group.add(job, report, priors[j, r], earlier[j, r]) for r, report in enumerate(job.reports)]
             for j, job in enumerate(jobs)
@@ -139,13 +139,14 @@ def _priors(conn: Connection, jobs: list[Job]) -> dict[tuple[int, int], list]:
 
 
 class _Group:
-    """The reports stored so far in this transaction. Their files and link keys are inserted at the
-    end in one statement each, so later reports of the group are linked to earlier ones here, exactly
-    as the query links them to reports of earlier transactions."""
+    """The reports of one transaction, given their ids in advance. Their rows, files and link keys
+    are inserted at the end in one statement each, so later reports of the group are linked to
+    earlier ones here, exactly as the query links them to reports of earlier transactions."""
 
-    def __init__(self, conn: Connection, rules: tuple):
-        self.conn, self.rules = conn, rules
+    def __init__(self, conn: Connection, rules: tuple, ids: list[int]):
+        self.conn, self.rules, self.ids = conn, rules, iter(ids)
         self.members: list[tuple[int, int, set, bool]] = []  # (id, org, keys, is a repeat)
+        self.reports: list[dict] = []
         self.files: list[dict] = []
         self.keys: list[dict] = []
         self.repeats: dict[int, int] = {}
@@ -178,9 +179,10 @@ class _Group:
         context = priority.Context(report.body, known, len(shared), country, seen)
         value, fired = priority.score(context, self.rules)
         status = "repeat" if repeat_of else "new"
-        report_id = repo.insert_report(
-            self.conn,
+        report_id = next(self.ids)
+        self.reports.append(
             {
+                "id": report_id,
                 "org_id": job.org_id,
                 "received_at": utcnow(),
                 "channel": job.channel,
@@ -193,7 +195,7 @@ class _Group:
                 "status": status,
                 "linked_to": repeat_of or (min(shared) if shared else None),
                 "repeats": 0,
-            },
+            }
         )
         self.members.append((report_id, job.org_id, report.keys, bool(repeat_of)))
         self.files += _file_rows(report_id, files, report.matches, priors)
@@ -223,6 +225,7 @@ class _Group:
         return sum(1 for i in range(len(files)) if report.matches[i] or priors[i] or hashes[i] & earlier)
 
     def flush(self) -> None:
+        repo.insert_reports(self.conn, self.reports)
         repo.insert_files_and_keys(self.conn, self.files, self.keys)
         repo.count_repeats(self.conn, self.repeats)
 

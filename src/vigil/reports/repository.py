@@ -182,7 +182,7 @@ def priors(conn: Connection, org_id: int, files: list[dict]) -> list[dict | None
     return out
 
 
-_INSERT_REPORT = insert(Report).returning(Report.id)
+_INSERT_REPORTS = insert(Report)
 _INSERT_FILES = insert(ReportFile)
 _INSERT_KEYS = insert(ReportKey)
 _COUNT_REPEATS = (
@@ -190,9 +190,23 @@ _COUNT_REPEATS = (
 )
 
 
-def insert_report(conn: Connection, row: dict) -> int:
-    """The report's row; returns its id."""
-    return conn.execute(_INSERT_REPORT, row).scalar_one()
+def next_report_ids(conn: Connection, n: int) -> list[int]:
+    """`n` new report ids, increasing, for rows inserted later in this transaction (which holds the
+    intake lock, so no other writer takes ids meanwhile). PostgreSQL: from the id sequence; SQLite:
+    after the largest id (what it would give each row)."""
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        sql = "SELECT nextval(pg_get_serial_sequence('reports', 'id')) FROM generate_series(1, :n)"
+        return sorted(conn.execute(text(sql), {"n": n}).scalars())
+    top = conn.execute(text("SELECT coalesce(max(id), 0) FROM reports")).scalar()
+    return list(range(top + 1, top + 1 + n))
+
+
+def insert_reports(conn: Connection, rows: list[dict]) -> None:
+    """Report rows (with their ids), one statement."""
+    if rows:
+        conn.execute(_INSERT_REPORTS, rows)
 
 
 def insert_files_and_keys(conn: Connection, files: list[dict], keys: list[dict]) -> None:
