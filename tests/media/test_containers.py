@@ -141,3 +141,23 @@ def test_tar_links_and_special_entries_are_listed_not_dropped():
         "pipe": (None, "named pipe inside the archive: not read"),
         "dev": (None, "character device inside the archive: not read"),
     }
+
+
+def test_a_tar_whose_first_member_is_named_like_a_magic_is_still_a_tar():
+    """A tar starts with its first member's name: `\\xff\\xd8\\xff…` or `PK\\x03\\x04…` there must not pass
+    the tar off as a JPEG or a zip (its members would never be read)."""
+    import tarfile
+
+    from vigil.media.sniff import HEAD_BYTES, sniff
+
+    for first in ("\udcff\udcd8\udcff", "PK\x03\x04x", "\udc89PNG\r\n\x1a\n"):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, errors="surrogateescape") as t:
+            for name in (first, "b.txt"):
+                info = tarfile.TarInfo(name)
+                info.size = 1
+                t.addfile(info, io.BytesIO(b"x"))
+        data = buf.getvalue()
+        assert sniff(data[:HEAD_BYTES]) == "application/x-tar", repr(first)
+        got = [m.name for m in members(io.BytesIO(data), "application/x-tar")]
+        assert got == [first, "b.txt"]

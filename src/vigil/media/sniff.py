@@ -51,8 +51,24 @@ _VIDEO_BRANDS = {b"qt  ": "video/quicktime"}
 _BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
 
+def _is_tar_header(head: bytes) -> bool:
+    """A tar header (ustar magic and a valid header checksum): checked before the other magics, since
+    a member named `\\xff\\xd8\\xff…` or `PK\\x03\\x04…` would otherwise pass the tar off as a JPEG or a
+    zip and its members would never be read."""
+    if len(head) < 512 or head[257:262] != b"ustar":
+        return False
+    field = head[148:156].split(b"\0", 1)[0].strip()
+    try:
+        stored = int(field or b"-1", 8)
+    except ValueError:
+        return False
+    return stored == sum(head[:148]) + 8 * 32 + sum(head[156:512])
+
+
 def sniff(head: bytes) -> str:
     """MIME type of a file from its first bytes (at least HEAD_BYTES when the file has them)."""
+    if _is_tar_header(head):  # first: a tar's first bytes are its first member's name, any bytes
+        return "application/x-tar"
     for prefix, mime in _PREFIXES:
         if head.startswith(prefix):
             return mime
