@@ -2,6 +2,7 @@
 
 No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime."""
 
+import asyncio
 import copy
 import json
 import os
@@ -162,11 +163,23 @@ def create_app(
     app.add_middleware(AccessLog, routes=app.router.routes)
     bearer = HTTPBearer(auto_error=False)
 
+    lookups: dict[str, asyncio.Future] = {}
+
     async def principal(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
         """The caller: from this process's short-lived token cache (no query; Accounts says how long
-        a revocation takes), else looked up in the database on a worker thread."""
+        a revocation takes), else looked up in the database on a worker thread — once for all the
+        requests that arrive with the same token meanwhile (when the cache entry runs out under
+        load, sixteen connections make one query, not sixteen)."""
         token = creds.credentials if creds else None
-        return accounts.cached(token) or await run_in_threadpool(accounts.authenticate, token)
+        cached = accounts.cached(token)
+        if cached is not None:
+            return cached
+        pending = lookups.get(token or "")
+        if pending is None:
+            pending = asyncio.ensure_future(run_in_threadpool(accounts.authenticate, token))
+            lookups[token or ""] = pending
+            pending.add_done_callback(lambda _: lookups.pop(token or "", None))
+        return await asyncio.shield(pending)
 
     Who = Annotated[Principal, Depends(principal)]
 
