@@ -424,3 +424,12 @@ def test_a_deleted_file_beside_a_live_one_of_the_same_path_is_its_own_task(tmp_p
     assert keys == ["usb.dd", "usb.dd!p1/x.jpg", "usb.dd!p1/x.jpg\\#2"]
     assert read_logical(tmp_path, "usb.dd!p1/x.jpg") == b"live"
     assert read_logical(tmp_path, ["usb.dd", "p1/x.jpg\\#2"]) == b"gone"
+
+
+def test_a_nul_in_a_zip_member_name_is_kept_escaped_and_read_back(tmp_path):
+    data = _zip([("a\x01b.txt", b"one"), ("a\x01c.txt", b"two")]).replace(b"a\x01", b"a\x00")
+    (tmp_path / "n.zip").write_bytes(data)
+    items = Hasher().data(data, "n.zip")
+    assert [it.path for it in items] == ["n.zip", "n.zip!a\\x00b.txt", "n.zip!a\\x00c.txt"]
+    assert items[2].report()["location"] == ["n.zip", "a\\x00c.txt"]
+    assert read_logical(tmp_path, ["n.zip", "a\\x00c.txt"]) == b"two"

@@ -6,8 +6,9 @@ which may itself hold `!`, `\\` or bytes that are not UTF-8 (a Linux name is any
 NUL). So that every location reads back to exactly one file, a component is written with a small
 reversible escape:
 
-- in a component (the case JSON's `location` list): `\\` is `\\\\`, and a byte that is not part of
-  valid UTF-8 is `\\xHH` (HH is 80-ff); everything else is the name's own characters;
+- in a component (the case JSON's `location` list): `\\` is `\\\\`, a byte that is not part of
+  valid UTF-8 is `\\xHH` (HH is 80-ff), and NUL (a zip member's name can hold one) is `\\x00`;
+  everything else is the name's own characters;
 - in `path`, components are joined by `!` and a `!` inside a name is `\\!`.
 
 So a name without `!`, `\\` or undecodable bytes reads the same in both, and old scripts that split
@@ -52,6 +53,8 @@ def component(name: str) -> str:
     """A name as a `location` component: `\\` doubled, undecodable bytes as `\\xHH`."""
     if _BACKSLASH in name:
         name = name.replace(_BACKSLASH, _BACKSLASH * 2)
+    if "\0" in name:  # a zip member's name can hold NUL (a file name cannot): no database stores it
+        name = name.replace("\0", "\\x00")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
