@@ -43,5 +43,3 @@ def check(labels: dict) -> list[dict]:
         if len(problems) >= 100:
             break
     return problems
-
-
