@@ -20,8 +20,8 @@ def org_create(
     db: str = DB,
 ) -> None:
     """Create an organisation."""
+    from vigil.cli.options import open_database
     from vigil.reports.accounts import Accounts
-    from vigil.store import open_database
 
     org_id = Accounts(open_database(db)).create_org(name, sector, country.upper())
     typer.echo(f"created organisation {name!r} (id {org_id})")
@@ -35,8 +35,8 @@ def user_create(
     db: str = DB,
 ) -> None:
     """Create a user; the password is read from standard input (at least 12 characters)."""
+    from vigil.cli.options import open_database
     from vigil.reports.accounts import Accounts
-    from vigil.store import open_database
 
     password = _secret("password")
     user_id = Accounts(open_database(db)).create_user(email, org, role, password)
@@ -54,8 +54,8 @@ def token_create(
 ) -> None:
     """Create an API token for a user and print it (once: only its hash is stored), then its scopes
     and expiry on standard error (so `TOKEN=$(vigil admin token-create ...)` captures the token alone)."""
+    from vigil.cli.options import open_database
     from vigil.reports.accounts import Accounts
-    from vigil.store import open_database
 
     issued = Accounts(open_database(db, create=False)).issue_token(email, scope or None, expires)
     typer.echo(issued.token)
@@ -70,8 +70,8 @@ def token_revoke(
 ) -> None:
     """Revoke a token at once. The token is read from standard input (never from the command line,
     where shell history and `ps` would keep it)."""
+    from vigil.cli.options import open_database
     from vigil.reports.accounts import Accounts
-    from vigil.store import open_database
 
     if given is not None:  # not echoed: the message must not copy the secret into another log
         raise VigilError(

@@ -13,7 +13,7 @@ app = typer.Typer(help="The audit log of every read and write of a report.", no_
 @app.command("verify")
 def verify(db: str = DB) -> None:
     """Recompute the chain; any changed or deleted row is named and the exit status is 2."""
-    from vigil.store import open_database
+    from vigil.cli.options import open_database
     from vigil.store.audit import verify as verify_chain
 
     count, problems, last = verify_chain(open_database(db, create=False))

@@ -43,10 +43,10 @@ def import_(
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from vigil.classify import SCHEMES, normalise_label
+    from vigil.cli.options import open_database
     from vigil.hashsets import FORMATS, KNOWN_BY_DEFAULT, detect_format, read_entries
     from vigil.safetext import visible
     from vigil.signals import get_signal
-    from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
 
     if not path.is_file() and not (path.is_dir() and fmt in ("auto", "vpdq")):
@@ -95,7 +95,7 @@ def list_(
     db: str = DB,
 ) -> None:
     """List hash sets with their source and entry counts."""
-    from vigil.store import open_database
+    from vigil.cli.options import open_database
     from vigil.store.hashsets import HashsetRepository
 
     infos = HashsetRepository(open_database(db, create=False)).list(archived=all_versions)
@@ -128,7 +128,7 @@ def list_(
 @app.command("show")
 def show(name: str = typer.Argument(..., help="NAME or NAME@VERSION."), db: str = DB) -> None:
     """Show one hash set: provenance, version, state, entries per signal (JSON)."""
-    from vigil.store import open_database
+    from vigil.cli.options import open_database
     from vigil.store.hashsets import HashsetRepository
 
     repo = HashsetRepository(open_database(db, create=False))
@@ -145,7 +145,7 @@ def diff(
     db: str = DB,
 ) -> None:
     """What B adds to, removes from and changes in A: {"added", "removed", "changed"}."""
-    from vigil.store import open_database
+    from vigil.cli.options import open_database
     from vigil.store.setadmin import SetAdmin
 
     result = SetAdmin(open_database(db, create=False)).diff(a, b)
@@ -177,8 +177,8 @@ def add_files(
     from rich.progress import BarColumn, MofNCompleteColumn
 
     from vigil.classify import normalise_label
+    from vigil.cli.options import open_database
     from vigil.scan.addfiles import entries_of, hash_paths
-    from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
 
     for path in paths:
@@ -219,6 +219,7 @@ def export(
     (add-files, vPDQ folders) are written without their local paths unless --include-paths."""
     import sys
 
+    from vigil.cli.options import open_database
     from vigil.hashsets.writers import (
         LOCAL_REF_FORMATS,
         anonymise_refs,
@@ -227,7 +228,6 @@ def export(
         write_vpdq_folder,
     )
     from vigil.signals import get_signal
-    from vigil.store import open_database
     from vigil.store.hashsets import HashsetRepository
     from vigil.store.setadmin import SetAdmin
 
@@ -268,7 +268,7 @@ def export(
 
 
 def _set_state(name: str, db: str | None, enabled: bool) -> None:
-    from vigil.store import open_database
+    from vigil.cli.options import open_database
     from vigil.store.setadmin import SetAdmin
 
     SetAdmin(open_database(db, create=False)).set_enabled(name, enabled)
@@ -292,7 +292,7 @@ def delete(
     name: str = typer.Argument(..., help="NAME (with all its versions) or NAME@VERSION."), db: str = DB
 ) -> None:
     """Delete a hash set and its archived versions, or one archived version."""
-    from vigil.store import open_database
+    from vigil.cli.options import open_database
     from vigil.store.setadmin import SetAdmin
 
     count = SetAdmin(open_database(db, create=False)).delete(name)

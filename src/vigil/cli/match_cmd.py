@@ -53,9 +53,12 @@ def match(
     one JSON object per query and line, as POST /v1/hash-check answers each hash:
     {"hash", "query" (the same; its old name), "matches": [{"hashset", "signal", "distance", "category"}]}.
     """
+    from vigil.cli.options import settings
     from vigil.scan.lookup import match_hashes
 
-    results = match_hashes(db, _queries(hashes or [], file), threshold, signal)
+    current = settings()
+    queries = _queries(hashes or [], file)
+    results = match_hashes(db or current.db, queries, threshold, signal, current.index_dir)
     if as_json:
         # a hash is hex (checked): only the matches, publishers' text, need the JSON encoder
         sys.stdout.write("".join(_json_line(r) for r in results))

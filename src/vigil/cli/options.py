@@ -37,3 +37,11 @@ def prepare_images() -> None:
     """For commands that decode images: Pillow's limits from the settings, in this process (pools
     of workers are prepared the same way by the scan pipeline)."""
     prepare_process(settings(), images=True)
+
+
+def open_database(db: str | None, create: bool = True):
+    """The database of `--db` (or the settings' `db`), with the settings' index folder."""
+    from vigil.store import open_database as open_store
+
+    current = settings()
+    return open_store(db or current.db, create=create, index_dir=current.index_dir)

@@ -164,7 +164,7 @@ def answer(sets: OpenSets, parsed: list[tuple[str, dict[str, bytes]]], threshold
     return results
 
 
-def open_sets(target: str | None) -> OpenSets:
+def open_sets(target: str | None, index_dir: str | None = None) -> OpenSets:
     """The set indexes of database `target` (path or URL; None: the default), for reading. An SQLite
     database whose index folder is current is read without SQLAlchemy (one small query, then the
     memory-mapped folder); otherwise the database is opened (never created) and the index synced."""
@@ -180,14 +180,18 @@ def open_sets(target: str | None) -> OpenSets:
     from vigil.store import open_database
     from vigil.store.setindex import SetIndexStore
 
-    return SetIndexStore(open_database(target, create=False)).open_sets()
+    return SetIndexStore(open_database(target, create=False, index_dir=index_dir)).open_sets()
 
 
 def match_hashes(
-    target: str | None, queries: Sequence[tuple[str, str]], threshold: int | None, signal: str | None = None
+    target: str | None,
+    queries: Sequence[tuple[str, str]],
+    threshold: int | None,
+    signal: str | None = None,
+    index_dir: str | None = None,
 ) -> list[dict]:
     """`vigil match`: each (hex, where it came from) looked up in database `target`. Malformed input
     is an error naming where the query came from; nothing is opened or looked up then."""
     threshold = check_threshold(threshold, "--threshold")
     parsed = parse([q for q, _ in queries], signal, [w for _, w in queries])
-    return answer(open_sets(target), parsed, threshold)
+    return answer(open_sets(target, index_dir), parsed, threshold)

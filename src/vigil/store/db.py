@@ -45,8 +45,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 class Database:
     """An engine plus the knowledge of how to bring its schema up to date."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, index_dir: str | None = None):
         self.engine = engine
+        self.index_dir = index_dir  # where a server database's indexes live (settings.index_dir)
 
     def migrate(self) -> None:
         with self.engine.begin() as conn:
@@ -110,8 +111,9 @@ def _must_be_vigil_sqlite(path: Path) -> None:
         )
 
 
-def open_database(target: str | None = None, create: bool = True) -> Database:
+def open_database(target: str | None = None, create: bool = True, index_dir: str | None = None) -> Database:
     """Open (and create/migrate) the database at a path or URL; None means the default path.
+    `index_dir`: where a server database keeps its look-up indexes (default ~/.local/share/vigil).
 
     Commands that only read (scan, match, list, show, export) pass `create=False`: a mistyped `--db`
     is then an error naming the path, not a new empty database that reports "matched 0"."""
@@ -146,7 +148,7 @@ def open_database(target: str | None = None, create: bool = True) -> Database:
         raise VigilError(f"cannot open database {shown!r}: {_redacted(exc, target)}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    db = Database(engine)
+    db = Database(engine, index_dir)
     try:
         if not create and engine.dialect.name != "sqlite":
             with engine.connect() as conn:
