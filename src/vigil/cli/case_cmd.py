@@ -29,9 +29,9 @@ def export(
     import io
     import json
 
+    from vigil.cli.options import open_database
     from vigil.hashsets.writers import write_vics_case
     from vigil.scan.locations import folder_and_name, location
-    from vigil.store import open_database
     from vigil.store.cases import CaseRepository
 
     if fmt != "vics":

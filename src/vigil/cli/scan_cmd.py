@@ -55,10 +55,10 @@ def scan(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
 
+    from vigil.cli.options import open_database
     from vigil.scan.locations import encodable
     from vigil.scan.pipeline import default_workers, run_scan
     from vigil.scan.walk import describe
-    from vigil.store import open_database
 
     if not 0 <= threshold <= 63:  # the exact index probes up to 3 bits per 16-bit chunk
         raise VigilError(f"--threshold must be 0-63, got {threshold}")
