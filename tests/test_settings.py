@@ -82,3 +82,15 @@ def test_a_bad_setting_stops_the_cli_with_one_line(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.startswith("error: VIGIL_MAX_BODY: expected a size in bytes")
+
+
+def test_serve_reads_the_config_file(tmp_path):
+    config = tmp_path / "vigil.toml"
+    config.write_text('[vigil]\npublic_org = "No Such Desk"\n')
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "VIGIL_CONFIG": str(config)}
+    result = subprocess.run(
+        [sys.executable, "-m", "vigil.cli.main", "serve", "--port", "1", "--db", tmp_path / "s.db"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --public-org: no organisation named 'No Such Desk'")

@@ -199,7 +199,7 @@ def test_limits_are_configurable(db_url, monkeypatch):
         r = c.post("/v1/public/reports", json={"incident": {"type": "other", "summary": "d" * 2000}})
         assert r.status_code == 413 and "1024 bytes" in r.json()["detail"]
     monkeypatch.setenv("VIGIL_MAX_BODY", "lots")
-    with pytest.raises(VigilError, match="VIGIL_MAX_BODY must be a number of bytes"):
+    with pytest.raises(VigilError, match="VIGIL_MAX_BODY: expected a size in bytes"):
         create_app(db_url)
 
 

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from vigil.api import docs
-from vigil.api.guard import AccessLog, BodyGuard, limits_from_env
+from vigil.api.guard import AccessLog, BodyGuard
 from vigil.api.problems import BadRequest, install, problem
 from vigil.api.ratelimit import LimiterUnavailable, PublicRateLimit
 from vigil.errors import NotFoundError, VigilError
@@ -26,6 +26,7 @@ from vigil.reports.hashcheck import MAX_HASHES, HashChecker
 from vigil.reports.priority import load_rules
 from vigil.reports.service import MAX_BATCH, Forbidden, InvalidInput, ReportService
 from vigil.scan import lookup
+from vigil.settings import SETTINGS_ENV, Settings, prepare_process
 from vigil.store import open_database
 
 MAX_FILES = 10_000  # as the template allows
@@ -132,22 +133,28 @@ def create_app(
     priority_rules: str | None = None,
     public_rate: str | None = None,
     redis_url: str | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> FastAPI:
-    """The app over database `db` (default VIGIL_DB); anonymous public reports go to `public_org`
-    (VIGIL_PUBLIC_ORG), which must exist, at most `public_rate` (VIGIL_PUBLIC_RATE, `N/SECONDS`) per
-    address, counted in Redis when `redis_url` (VIGIL_REDIS_URL) is given. Body limits:
-    VIGIL_MAX_BODY and VIGIL_MAX_PUBLIC_BODY. Configuration errors are VigilErrors."""
-    database = open_database(db or os.environ.get("VIGIL_DB"))
+    """The app over `settings` (default: read from VIGIL_CONFIG and VIGIL_* once, here), with the
+    arguments given on top: database `db`; anonymous public reports go to `public_org`, which must
+    exist, at most `public_rate` (`N/SECONDS`) per address, counted in Redis when `redis_url` is
+    given; body limits `max_body` and `max_public_body`. Configuration errors are VigilErrors."""
+    settings = (settings or Settings.load()).with_options(
+        db=db,
+        public_org=public_org,
+        priority_rules=priority_rules,
+        public_rate=public_rate,
+        redis_url=redis_url,
+    )
+    database = open_database(settings.db, index_dir=settings.index_dir)
     accounts = Accounts(database)
-    service = ReportService(
-        database, HashChecker(database), load_rules(priority_rules) if priority_rules else ()
-    )
-    public_org = public_org or os.environ.get("VIGIL_PUBLIC_ORG")
+    rules = load_rules(settings.priority_rules) if settings.priority_rules else ()
+    service = ReportService(database, HashChecker(database), rules)
+    public_org = settings.public_org
     public_id = public_org_id(accounts, public_org) if public_org else None
-    limiter = PublicRateLimit(
-        public_rate or os.environ.get("VIGIL_PUBLIC_RATE"), redis_url or os.environ.get("VIGIL_REDIS_URL")
-    )
-    max_body, max_public_body = limits_from_env()
+    limiter = PublicRateLimit(settings.public_rate, settings.redis_url)
+    max_body, max_public_body = settings.max_body, settings.max_public_body
     app = FastAPI(
         title="Vigil",
         version="1.0",
@@ -324,11 +331,13 @@ def tcp_nodelay_for_inherited_sockets() -> None:
 
 
 def app_from_env() -> FastAPI:
-    """For `uvicorn --factory vigil.api.app:app_from_env` (what `vigil serve` runs in each worker)."""
+    """For `uvicorn --factory vigil.api.app:app_from_env` (what `vigil serve` runs in each worker):
+    the settings `vigil serve` checked and handed over (VIGIL_SETTINGS_JSON), else read here."""
     tcp_nodelay_for_inherited_sockets()
-    app = create_app(
-        os.environ.get("VIGIL_DB"), os.environ.get("VIGIL_PUBLIC_ORG"), os.environ.get("VIGIL_PRIORITY_RULES")
-    )
+    handed = os.environ.get(SETTINGS_ENV)
+    settings = Settings.from_json(handed) if handed else Settings.load()
+    prepare_process(settings)
+    app = create_app(settings=settings)
     quiet_garbage_collector()
     return app
 

@@ -7,15 +7,12 @@ query string or token)."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 
 from vigil.api.problems import problem
 
 PUBLIC_PREFIX = "/v1/public/"
-DEFAULT_MAX_BODY = 16 * 1024 * 1024  # a batch of 1,000 reports or a 10,000-hash check fits
-DEFAULT_MAX_PUBLIC_BODY = 64 * 1024  # one report from the public form
 MAX_DEPTH = 32  # the template nests 5 deep
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
@@ -23,32 +20,6 @@ _SAME_BRACKETS = bytes.maketrans(b"{}", b"[]")
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 
 log = logging.getLogger("vigil.api.access")
-
-
-def _size(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    text = raw.strip().lower()
-    factor = 1
-    for suffix, f in (("kib", 1024), ("mib", 1024**2), ("k", 1024), ("m", 1024**2)):
-        if text.endswith(suffix):
-            text, factor = text[: -len(suffix)], f
-            break
-    try:
-        value = int(text) * factor
-    except ValueError:
-        value = -1
-    if value < 1:
-        from vigil.errors import VigilError
-
-        raise VigilError(f"{name} must be a number of bytes such as 65536, 64KiB or 16MiB, got {raw!r}")
-    return value
-
-
-def limits_from_env() -> tuple[int, int]:
-    """(VIGIL_MAX_BODY, VIGIL_MAX_PUBLIC_BODY) in bytes; a bad value is a VigilError naming it."""
-    return _size("VIGIL_MAX_BODY", DEFAULT_MAX_BODY), _size("VIGIL_MAX_PUBLIC_BODY", DEFAULT_MAX_PUBLIC_BODY)
 
 
 def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:

@@ -66,30 +66,31 @@ def serve(
     import uvicorn
 
     from vigil.api.app import public_org_id
-    from vigil.api.guard import limits_from_env
     from vigil.api.ratelimit import check_redis, describe, parse_rate
+    from vigil.cli.options import settings as current
     from vigil.reports.accounts import Accounts
+    from vigil.settings import SETTINGS_ENV
     from vigil.store import open_database
     from vigil.store.db import default_db_path
 
-    target = db or default_db_path()
-    database = open_database(target)  # create and migrate once, before the workers start
-    public_org = public_org or os.environ.get("VIGIL_PUBLIC_ORG")
+    settings = current().with_options(db=db, public_org=public_org, priority_rules=priority_rules)
+    settings = settings.with_options(db=settings.db or default_db_path())
+    target = settings.db
+    database = open_database(target, index_dir=settings.index_dir)  # created and migrated once, now
+    public_org = settings.public_org
     if public_org:
         public_org_id(Accounts(database), public_org)  # no such organisation: refuse to start
-    max_body, max_public_body = limits_from_env()
-    rate, per = parse_rate(os.environ.get("VIGIL_PUBLIC_RATE"))
-    redis_url = os.environ.get("VIGIL_REDIS_URL")
+    max_body, max_public_body = settings.max_body, settings.max_public_body
+    rate, per = parse_rate(settings.public_rate)
+    redis_url = settings.redis_url
     if redis_url:
         check_redis(redis_url)
-    os.environ["VIGIL_DB"] = target
-    if public_org:
-        os.environ["VIGIL_PUBLIC_ORG"] = public_org
-    if priority_rules:
+    if settings.priority_rules:
         from vigil.reports.priority import load_rules
 
-        load_rules(priority_rules)  # a bad file is an error now, not in every worker
-        os.environ["VIGIL_PRIORITY_RULES"] = priority_rules
+        load_rules(settings.priority_rules)  # a bad file is an error now, not in every worker
+    # every worker process builds its app from exactly these settings (checked above)
+    os.environ[SETTINGS_ENV] = settings.to_json()
     config = log_config(access_log)
     logging.config.dictConfig(config)
     public = (

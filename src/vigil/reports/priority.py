@@ -5,7 +5,6 @@ the list of those rules (name, weight, why) is stored and shown with it."""
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,8 +75,8 @@ class Rule:
 
 
 def load_rules(path: str | Path | None = None) -> tuple[Rule, ...]:
-    """The rules of `path`, VIGIL_PRIORITY_RULES, or the packaged defaults; errors name the rule."""
-    path = path or os.environ.get("VIGIL_PRIORITY_RULES")
+    """The rules of `path` (the settings' priority_rules), or the packaged defaults; errors name the
+    rule."""
     try:
         text = (
             Path(path).read_text()

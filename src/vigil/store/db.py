@@ -25,9 +25,8 @@ def utcnow() -> datetime:
 
 
 def default_db_path() -> str:
-    """VIGIL_DB, else vigil.db under XDG_DATA_HOME (~/.local/share/vigil)."""
-    if os.environ.get("VIGIL_DB"):
-        return os.environ["VIGIL_DB"]
+    """vigil.db under XDG_DATA_HOME (~/.local/share/vigil): where a database lives when neither
+    `--db` nor the settings (VIGIL_DB) name one."""
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return str(base / "vigil" / "vigil.db")
 

@@ -48,8 +48,7 @@ def index_folder(db: Database) -> Path:
     url = db.engine.url
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         return sqlite_index_folder(url.database)
-    default = Path.home() / ".local" / "share" / "vigil"
-    base = Path(db.index_dir or os.environ.get("VIGIL_INDEX_DIR") or default)
+    base = Path(db.index_dir) if db.index_dir else Path.home() / ".local" / "share" / "vigil"
     digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
     return base / f"index-{digest}"
 
