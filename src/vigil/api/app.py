@@ -150,7 +150,7 @@ def create_app(
     database = open_database(settings.db, index_dir=settings.index_dir)
     accounts = Accounts(database)
     rules = load_rules(settings.priority_rules) if settings.priority_rules else ()
-    service = ReportService(database, HashChecker(database), rules)
+    service = ReportService(database, HashChecker(database), rules, settings.classification_extra)
     public_org = settings.public_org
     public_id = public_org_id(accounts, public_org) if public_org else None
     limiter = PublicRateLimit(settings.public_rate, settings.redis_url)
@@ -209,7 +209,7 @@ def create_app(
     @app.get("/schema/classification", tags=["schema"])
     def classification_schema() -> dict:
         """The common classification: fields, values and severity mappings."""
-        return classification.schema()
+        return classification.schema(settings.classification_extra)
 
     async def _body(request: Request):
         """The JSON body (BodyGuard has bounded its size and nesting already); 400 when not JSON."""

@@ -1,26 +1,18 @@
 """Checking a report's classification against the common schema (vigil.classify.schema, data in the
 core `classify` package): problems as JSON pointers for the API. An organisation extends the schema
-with its own TOML file (VIGIL_CLASSIFICATION_EXTRA)."""
+with its own TOML file (`extra`: the settings' classification_extra, VIGIL_CLASSIFICATION_EXTRA)."""
 
 from __future__ import annotations
 
-import os
-
-from vigil.classify import schema as _schema
+from vigil.classify.schema import mapped, schema
 from vigil.reports.urls import short
 
-
-def schema() -> dict:
-    return _schema.schema(os.environ.get("VIGIL_CLASSIFICATION_EXTRA"))
+__all__ = ["check", "mapped", "schema"]
 
 
-def mapped(labels: dict) -> dict:
-    return _schema.mapped(labels, os.environ.get("VIGIL_CLASSIFICATION_EXTRA"))
-
-
-def check(labels: dict) -> list[dict]:
+def check(labels: dict, extra: str | None = None) -> list[dict]:
     """Problems with a classification: [{"field", "message"}]; empty when valid."""
-    fields = schema()["fields"]
+    fields = schema(extra)["fields"]
     problems = []
     if not isinstance(labels, dict) or not labels:
         return [{"field": "/labels", "message": "must be an object of field: value"}]

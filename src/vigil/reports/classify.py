@@ -15,9 +15,17 @@ from vigil.store.audit import append
 from vigil.store.db import Database, utcnow
 
 
-def classify(db: Database, principal: Principal, report_id: int, labels, file: int | None = None) -> dict:
+def classify(
+    db: Database,
+    principal: Principal,
+    report_id: int,
+    labels,
+    file: int | None = None,
+    extra: str | None = None,
+) -> dict:
+    """`extra`: the organisation's extension of the classification schema (a TOML file), if any."""
     require(principal, "reports:classify", "this token may not classify (scope reports:classify)")
-    problems = classification.check(labels)
+    problems = classification.check(labels, extra)
     if problems:
         raise InvalidInput(problems, "the classification does not follow the schema")
     now = utcnow()
@@ -44,7 +52,7 @@ def classify(db: Database, principal: Principal, report_id: int, labels, file: i
         "report": report_id,
         "file": file,
         "labels": labels,
-        "scales": classification.mapped(labels),
+        "scales": classification.mapped(labels, extra),
         "by": principal.email,
         "at": now.isoformat() + "Z",
     }

@@ -28,6 +28,7 @@ class ReportService:
     db: Database
     checker: HashChecker
     rules: tuple = ()
+    classification_extra: str | None = None  # the organisation's extension of the schema (TOML)
     writer: GroupWriter = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -68,7 +69,7 @@ class ReportService:
         return queue_case.open_reports(self.db, principal, limit)
 
     def classify(self, principal: Principal, report_id: int, labels, file: int | None = None) -> dict:
-        return classify_case.classify(self.db, principal, report_id, labels, file)
+        return classify_case.classify(self.db, principal, report_id, labels, file, self.classification_extra)
 
     def share(self, principal: Principal, report_id: int, org_name: str) -> dict:
         return share_case.share(self.db, principal, report_id, org_name)
