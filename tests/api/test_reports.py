@@ -84,7 +84,7 @@ def test_repeats_are_counted_and_related_reports_linked(client, make_org):
     related["channel"] = {"kind": "web", "urls": ["HTTPS://Images.example.org/gallery/123/#top"]}  # same URL
     linked = client.post("/v1/reports", json=related, headers=org.h()).json()
     assert linked["status"] == "new" and linked["linked_to"] == [first["id"]]
-    assert "repeat_offender" in {r["rule"] for r in linked["priority"]["rules"]}
+    assert "linked_reports" in {r["rule"] for r in linked["priority"]["rules"]}
     queue = client.get("/v1/queue", headers=org.h()).json()["reports"]
     assert sorted(q["id"] for q in queue) == sorted([first["id"], linked["id"]])  # the repeat is not queued
     assert next(q for q in queue if q["id"] == first["id"])["repeats"] == 1
