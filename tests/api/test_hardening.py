@@ -270,6 +270,8 @@ def test_malformed_json_is_400_everywhere(public, make_org):
         assert answer["errors"][0]["field"] == "/" and answer["title"] == "the body is not JSON"
         r = client.post(path, content=b"\xff\xfe", headers={**headers, "Content-Type": "application/json"})
         assert _problem(r, 400)["errors"][0]["field"] == "/"
+        r = client.post(path, content=b"", headers={**headers, "Content-Type": "application/json"})
+        assert _problem(r, 400)["errors"][0]["field"] == "/"
 
 
 # -- 20: docs without a CDN ----------------------------------------------------------------------

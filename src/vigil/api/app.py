@@ -214,7 +214,7 @@ def create_app(
     async def _body(request: Request):
         """The JSON body (BodyGuard has bounded its size and nesting already); 400 when not JSON."""
         try:
-            return json.loads(await request.body() or b"null")
+            return json.loads(await request.body())  # an empty body is not JSON either
         except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             message = (
                 f"not JSON: {exc}"[:200] if isinstance(exc, ValueError) else "not JSON: nested too deeply"

@@ -112,6 +112,10 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if not body.strip():  # every route here takes JSON; nothing is not JSON (400, not a 422 per route)
+            message = "not JSON: the body is empty"
+            response = problem(400, "the body is not JSON", message, [{"field": "/", "message": message}])
+            return await response(scope, receive, send)
         if too_deep(body, self.max_depth):
             message = f"JSON nested deeper than {self.max_depth} levels"
             response = problem(
