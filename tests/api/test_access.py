@@ -75,6 +75,10 @@ def test_another_organisation_sees_nothing_until_shared(client, make_org, role):
     assert client.get(f"/v1/reports/{report}", headers=outsider.h(role)).status_code == 200
     queue = client.get("/v1/queue", headers=outsider.h(role)).json()["reports"]
     assert [q["shared"] for q in queue if q["id"] == report] == [True]
+    # sharing with one's own organisation is a mistake, said as one
+    mine = {"organisation": owner.name}
+    own = client.post(f"/v1/reports/{report}/shares", json=mine, headers=owner.h("supervisor"))
+    assert own.status_code == 422 and own.json()["errors"][0]["field"] == "/organisation"
     # a shared report cannot be re-shared by the organisation it was shared with
     assert (
         client.post(

@@ -19,6 +19,9 @@ def share(db: Database, principal: Principal, report_id: int, org_name: str) -> 
         target = repo.org_id_by_name(conn, org_name)
         if target is None:
             raise InvalidInput([{"field": "/organisation", "message": f"no organisation named {org_name!r}"}])
+        if target == principal.org_id:
+            message = "the report is your organisation's own: share it with another organisation"
+            raise InvalidInput([{"field": "/organisation", "message": message}])
         repo.add_share(conn, report_id, target)
         append(
             conn, principal.email, principal.org_id, "report.share", f"report:{report_id}", {"with": org_name}
