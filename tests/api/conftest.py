@@ -18,6 +18,12 @@ from vigil.store import open_database
 PASSWORD = "correct horse battery staple"
 
 
+def database(url: str):
+    """The database as the app under test opens it: with the same index folder (VIGIL_INDEX_DIR for
+    PostgreSQL), so a set imported here is seen by the app at once, not after its periodic check."""
+    return open_database(url, index_dir=os.environ.get("VIGIL_INDEX_DIR"))
+
+
 def _postgres_database(base_url: str):
     import psycopg
 

@@ -8,7 +8,7 @@ import hashlib
 
 from sqlalchemy import delete, select, update
 
-from tests.api.conftest import example
+from tests.api.conftest import database, example
 from vigil.hashsets import Entry
 from vigil.store import open_database
 from vigil.store.audit import verify
@@ -26,7 +26,7 @@ def test_hash_check_and_automatic_labels(client, make_org, db_url):
     org = make_org()
     md5 = hashlib.md5(b"known file").hexdigest()
     sha1 = hashlib.sha1(b"another").hexdigest()
-    repo = HashsetRepository(open_database(db_url))
+    repo = HashsetRepository(database(db_url))
     name = f"national-{org.name}"
     repo.import_entries(
         name,
@@ -73,7 +73,7 @@ def test_every_report_access_is_audited_and_tampering_detected(client, make_org,
     org = make_org()
     report = client.post("/v1/reports", json=example(0), headers=org.h()).json()["id"]
     client.get(f"/v1/reports/{report}", headers=org.h("supervisor"))
-    db = open_database(db_url)
+    db = database(db_url)
     with db.engine.connect() as conn:
         rows = conn.execute(
             select(AuditEntry.actor, AuditEntry.action).where(AuditEntry.object == f"report:{report}")
@@ -120,7 +120,7 @@ def test_audit_verify_reads_the_chain_not_the_ids(db_url):
     A gap made by hand on either database is no problem either; a changed link still is."""
     from vigil.store.audit import append
 
-    db = open_database(db_url)
+    db = database(db_url)
     with db.engine.begin() as conn:
         append(conn, "t", None, "test.before", "n:1")
     try:

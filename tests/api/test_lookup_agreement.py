@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.api.conftest import database
 from vigil.cli.main import run
 from vigil.hashsets import Entry
-from vigil.store import open_database
 from vigil.store.hashsets import HashsetRepository
 
 WIDTHS = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
@@ -23,7 +23,7 @@ LISTED = {s: [_rng.randbytes(w) for _ in range(6)] for s, w in WIDTHS.items()}
 
 @pytest.fixture(scope="module")
 def listed(db_url, client):
-    repo = HashsetRepository(open_database(db_url))
+    repo = HashsetRepository(database(db_url))
     for n, category in enumerate(("csam", "child_exploitive", None)):
         entries = [
             Entry(signal, value, category if i % 2 else None)
