@@ -29,9 +29,9 @@ from tables import print_table
 
 BARE_APP = """
 from fastapi import FastAPI, Request
-from vigil.api.app import tcp_nodelay_for_inherited_sockets
+from vigil.api.sockets import worker_sockets
 
-tcp_nodelay_for_inherited_sockets()  # the same fix as vigil serve: a fair ceiling with --workers 2
+worker_sockets()  # the same fixes as vigil serve: a fair ceiling with --workers 2
 app = FastAPI()
 
 @app.post("/v1/reports")

@@ -19,6 +19,7 @@ from vigil.api import docs
 from vigil.api.guard import AccessLog, BodyGuard
 from vigil.api.problems import BadRequest, install, problem
 from vigil.api.ratelimit import LimiterUnavailable, PublicRateLimit
+from vigil.api.sockets import worker_sockets
 from vigil.errors import NotFoundError, VigilError
 from vigil.reports import classification, template
 from vigil.reports.accounts import Accounts, Principal
@@ -315,25 +316,10 @@ def create_app(
     return app
 
 
-def tcp_nodelay_for_inherited_sockets() -> None:
-    """With `--workers N`, uvicorn hands the listening socket to each worker process, where it comes
-    back with proto 0; asyncio then skips TCP_NODELAY on accepted connections (it checks for
-    IPPROTO_TCP), and Nagle's algorithm meets delayed ACKs: every response waited ~40 ms (measured by
-    bench/api.py: 362 requests/s on 16 connections for a bare app). Set it for any TCP stream socket."""
-    import asyncio.base_events as base_events
-    import socket
-
-    def set_nodelay(sock) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    base_events._set_nodelay = set_nodelay
-
-
 def app_from_env() -> FastAPI:
     """For `uvicorn --factory vigil.api.app:app_from_env` (what `vigil serve` runs in each worker):
     the settings `vigil serve` checked and handed over (VIGIL_SETTINGS_JSON), else read here."""
-    tcp_nodelay_for_inherited_sockets()
+    worker_sockets()
     handed = os.environ.get(SETTINGS_ENV)
     settings = Settings.from_json(handed) if handed else Settings.load()
     prepare_process(settings)

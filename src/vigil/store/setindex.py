@@ -41,6 +41,13 @@ from vigil.store.setfolder import (
 from vigil.store.setfolder import token as _token
 
 FETCH = 100_000
+_written = [0]  # manifests written by this process: an in-memory stamp that costs no system call
+
+
+def manifests_written() -> int:
+    """How many times this process has rewritten an index manifest (any folder): a reader that saw
+    the same number has seen every change made here."""
+    return _written[0]
 
 
 def index_folder(db: Database) -> Path:
@@ -85,6 +92,7 @@ class SetIndexStore:
         tmp = self.folder / "manifest.json.tmp"
         tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
         os.replace(tmp, self.folder / "manifest.json")
+        _written[0] += 1
 
     def _wanted(self) -> dict[str, dict]:
         with self.db.engine.connect() as conn:
