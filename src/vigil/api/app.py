@@ -29,6 +29,7 @@ from vigil.reports.service import MAX_BATCH, Forbidden, InvalidInput, ReportServ
 from vigil.scan import lookup
 from vigil.settings import SETTINGS_ENV, Settings, prepare_process
 from vigil.store import open_database
+from vigil.store.checkpoint import checkpoint_in_background
 
 MAX_FILES = 10_000  # as the template allows
 ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a report id")]  # ids are 32-bit on PostgreSQL
@@ -324,6 +325,7 @@ def app_from_env() -> FastAPI:
     settings = Settings.from_json(handed) if handed else Settings.load()
     prepare_process(settings)
     app = create_app(settings=settings)
+    checkpoint_in_background(app.state.service.db)
     quiet_garbage_collector()
     return app
 

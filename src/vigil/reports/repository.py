@@ -4,18 +4,16 @@ transaction. Nothing here checks permissions or shapes answers; the use-case mod
 
 from __future__ import annotations
 
-import fcntl
 import json
-import threading
 from contextlib import contextmanager
 from functools import cache, lru_cache
-from pathlib import Path
 
 from sqlalchemy import String, and_, bindparam, exists, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from vigil.store.audit import lock_chain
+from vigil.store.checkpoint import sqlite_write_queue
 from vigil.store.db import Database
 from vigil.store.models import (
     Classification,
@@ -33,9 +31,6 @@ MAX_PRIORS = 10_000  # earlier classifications read per report (the latest ones)
 
 
 # -- transactions ---------------------------------------------------------------------------------
-_file_locks: dict[str, threading.Lock] = {}
-
-
 @contextmanager
 def intake_transaction(db: Database):
     """One transaction in which link-and-de-duplicate is atomic: nobody else can store a report
@@ -44,25 +39,9 @@ def intake_transaction(db: Database):
     PostgreSQL's advisory lock, SQLite's write lock. On SQLite, processes first queue on a lock file
     next to the database (woken as soon as it is free) rather than in SQLite's sleep-and-retry busy
     handler, which made the slowest requests wait tens of milliseconds with two workers."""
-    with _sqlite_queue(db), db.engine.begin() as conn:
+    with sqlite_write_queue(db), db.engine.begin() as conn:
         lock_chain(conn)
         yield conn
-
-
-@contextmanager
-def _sqlite_queue(db: Database):
-    path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:":
-        yield
-        return
-    lock_path = str(Path(path).with_name(Path(path).name + ".intake-lock"))
-    local = _file_locks.setdefault(lock_path, threading.Lock())
-    with local, open(lock_path, "a") as fh:  # threads of this process first, then processes
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # -- intake ---------------------------------------------------------------------------------------
