@@ -53,14 +53,22 @@ class GroupWriter:
                 outcomes = [(r, None) for r in self._store([job for job, _, _ in group])]
             except Exception as exc:  # noqa: BLE001 - handed to the request(s) it belongs to
                 outcomes = [(None, exc)] if len(group) == 1 else [self._alone(job) for job, _, _ in group]
+            by_loop: dict = {}  # one wake-up of each event loop for the whole group, not one per request
             for (_, future, loop), (result, exc) in zip(group, outcomes, strict=True):
-                loop.call_soon_threadsafe(_settle, future, result, exc)
+                by_loop.setdefault(loop, []).append((future, result, exc))
+            for loop, settled in by_loop.items():
+                loop.call_soon_threadsafe(_settle_all, settled)
 
     def _alone(self, job) -> tuple:
         try:
             return self._store([job])[0], None
         except Exception as exc:  # noqa: BLE001
             return None, exc
+
+
+def _settle_all(settled: list) -> None:
+    for future, result, exc in settled:
+        _settle(future, result, exc)
 
 
 def _settle(future: asyncio.Future, result, exc: BaseException | None) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -29,7 +30,8 @@ from vigil.store.db import Database
 CHECKPOINT_SECONDS = 0.5
 RESTART_PAGES = 4000  # ~16 MB of log
 log = logging.getLogger("vigil.store")
-_queues: dict[str, threading.Lock] = {}
+_queues: dict[tuple, tuple] = {}  # (lock file, pid): (lock of this process's threads, the open file)
+_queue_lock = threading.Lock()
 
 
 def _sqlite_path(db: Database) -> str | None:
@@ -50,8 +52,12 @@ def sqlite_write_queue(db: Database | str):
         yield
         return
     lock_path = str(Path(path).with_name(Path(path).name + ".intake-lock"))
-    local = _queues.setdefault(lock_path, threading.Lock())
-    with local, open(lock_path, "a") as fh:
+    key = (lock_path, os.getpid())  # a forked child opens its own (a shared file shares its lock)
+    with _queue_lock:
+        if key not in _queues:  # opened once per process: a lock is two system calls, not four
+            _queues[key] = (threading.Lock(), open(lock_path, "a"))  # noqa: SIM115 - kept open
+    local, fh = _queues[key]
+    with local:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
