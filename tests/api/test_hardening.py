@@ -110,15 +110,16 @@ def test_a_batch_is_one_transaction(app, client, make_org, monkeypatch):
 
     org = make_org()
     calls = []
-    real = repository.insert_files_and_keys
+    real = repository.insert_all
 
-    def failing(*args):
-        calls.append(args)
+    def failing(conn, writes):
+        calls.append(writes)
         if len(calls) == 1:
-            raise RuntimeError("injected failure")
-        return real(*args)
+            real(conn, writes[:1])  # the batch's report rows are in the transaction ...
+            raise RuntimeError("injected failure")  # ... when storing the rest fails
+        return real(conn, writes)
 
-    monkeypatch.setattr(repository, "insert_files_and_keys", failing)
+    monkeypatch.setattr(repository, "insert_all", failing)
     batch = {"reports": [_with_urls(f"https://batch.example/{i}") for i in range(4)]}
     r = client.post("/v1/reports", json=batch, headers=org.h())
     assert _problem(r, 500)["title"] == "internal error" and len(calls) == 1

@@ -53,8 +53,9 @@ def test_equals_the_reference_whatever_the_block_size(data, block, limit):
 
 _JSON = st.recursive(
     st.none() | st.integers() | st.text(alphabet='[]{}"\\ab'),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(alphabet='[]{}"\\a'), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='[]{}"\\a'), inner, max_size=4)
+    ),
     max_leaves=30,
 )
 

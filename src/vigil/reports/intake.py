@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from vigil.reports import completeness, priority, template, urls
 from vigil.reports import repository as repo
 from vigil.reports.errors import InvalidInput, require
-from vigil.store.audit import append_many
+from vigil.store import audit as audit_log
 from vigil.store.db import Database, utcnow
 
 MAX_BATCH = 1000  # reports per batch
@@ -110,15 +110,14 @@ def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
             [group.add(job, report, priors[j, r], earlier[j, r]) for r, report in enumerate(job.reports)]
             for j, job in enumerate(jobs)
         ]
-        group.flush()
-        append_many(  # the chain is locked already (intake_transaction)
-            conn,
-            [
-                (job.actor, job.org_id, "report.create", f"report:{answer['id']}", {"channel": job.channel})
-                for job, answers in zip(jobs, results, strict=True)
-                for answer in answers
-            ],
-            locked=True,
+        audit = [
+            (job.actor, job.org_id, "report.create", f"report:{answer['id']}", {"channel": job.channel})
+            for job, answers in zip(jobs, results, strict=True)
+            for answer in answers
+        ]
+        # the chain is locked already (intake_transaction); every write of the group in one go
+        repo.insert_all(
+            conn, [*group.writes(), (audit_log.INSERT, audit_log.chained(audit_log.last_hash(conn), audit))]
         )
     return results
 
@@ -224,10 +223,9 @@ class _Group:
         earlier = self.earlier_hashes(org_id, set().union(*hashes) if hashes else set())
         return sum(1 for i in range(len(files)) if report.matches[i] or priors[i] or hashes[i] & earlier)
 
-    def flush(self) -> None:
-        repo.insert_reports(self.conn, self.reports)
-        repo.insert_files_and_keys(self.conn, self.files, self.keys)
-        repo.count_repeats(self.conn, self.repeats)
+    def writes(self) -> list[tuple]:
+        """(statement, rows) for the group's reports, files, link keys and repeat counts, in order."""
+        return repo.report_writes(self.reports, self.files, self.keys, self.repeats)
 
 
 def _file_rows(report_id: int, files: list[dict], matches: list, priors: list) -> list[dict]:

@@ -54,7 +54,20 @@ def append_many(conn: Connection, rows: list[tuple], locked: bool = False) -> No
         return
     if not locked:
         lock_chain(conn)
-    prev = conn.execute(_LAST).scalar() or GENESIS
+    conn.execute(INSERT, chained(last_hash(conn), rows))
+
+
+INSERT = insert(AuditEntry)
+
+
+def last_hash(conn: Connection) -> str:
+    """The hash the next row must follow (read with the chain locked)."""
+    return conn.execute(_LAST).scalar() or GENESIS
+
+
+def chained(prev: str, rows: list[tuple]) -> list[dict]:
+    """The audit_log rows for `(actor, org_id, action, object, detail)` after the row hashed `prev`,
+    for a caller that inserts them itself (INSERT) with the chain locked."""
     at = utcnow()
     values = []
     for actor, org_id, action, obj, detail in rows:
@@ -73,7 +86,7 @@ def append_many(conn: Connection, rows: list[tuple], locked: bool = False) -> No
             }
         )
         prev = digest
-    conn.execute(insert(AuditEntry), values)
+    return values
 
 
 def verify(db: Database) -> tuple[int, list[str], str]:
