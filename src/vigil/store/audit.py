@@ -45,15 +45,13 @@ def append(
     append_many(conn, [(actor, org_id, action, obj, detail)])
 
 
-def append_many(conn: Connection, rows: list[tuple], locked: bool = False) -> None:
+def append_many(conn: Connection, rows: list[tuple]) -> None:
     """Add rows `(actor, org_id, action, object, detail)` in order, in the caller's transaction: the
     chain is locked and its last hash read once for all of them, and they are inserted in one
-    statement (a group of intakes committed together costs one append). `locked`: the caller took
-    lock_chain in this transaction already."""
+    statement. (Intake, which holds the chain's lock already, inserts `chained` rows itself.)"""
     if not rows:
         return
-    if not locked:
-        lock_chain(conn)
+    lock_chain(conn)
     conn.execute(INSERT, chained(last_hash(conn), rows))
 
 
