@@ -104,22 +104,22 @@ def test_a_batch_with_a_bad_url_stores_nothing(client, make_org):
 
 def test_a_batch_is_one_transaction(app, client, make_org, monkeypatch):
     """A failure while storing the third report of a batch leaves none of the batch stored (SQLite
-    and PostgreSQL): the failure is injected after the batch's report rows were inserted in the
-    transaction, when their files and link keys are."""
-    from vigil.reports import repository
+    and PostgreSQL): the database refuses the third report's audit row (no hash), the last write of
+    the transaction, after the batch's reports, files and link keys were sent."""
+    from vigil.store import audit
 
     org = make_org()
     calls = []
-    real = repository.insert_all
+    real = audit.chained
 
-    def failing(conn, writes):
-        calls.append(writes)
+    def failing(prev, rows):
+        calls.append(rows)
+        chained = real(prev, rows)
         if len(calls) == 1:
-            real(conn, writes[:1])  # the batch's report rows are in the transaction ...
-            raise RuntimeError("injected failure")  # ... when storing the rest fails
-        return real(conn, writes)
+            chained[2]["hash"] = None  # NOT NULL: the database fails the statement
+        return chained
 
-    monkeypatch.setattr(repository, "insert_all", failing)
+    monkeypatch.setattr(audit, "chained", failing)
     batch = {"reports": [_with_urls(f"https://batch.example/{i}") for i in range(4)]}
     r = client.post("/v1/reports", json=batch, headers=org.h())
     assert _problem(r, 500)["title"] == "internal error" and len(calls) == 1

@@ -4,7 +4,7 @@
 is it; which files match a hash set; what links it to other reports. `store` (one transaction for one
 or several prepared requests): label files assessed before, find earlier reports that share a key,
 decide new or repeat, prioritise, insert, audit. De-duplication is atomic: the transaction holds the
-audit chain's lock (repository.intake_transaction) from before the first read to the commit,
+audit chain's lock (repository.intake_reads) from before the first read to the commit,
 so two workers receiving the same report at once store one `new` and one `repeat`."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from vigil.reports import repository as repo
 from vigil.reports.errors import InvalidInput, require
 from vigil.store import audit as audit_log
 from vigil.store.db import Database, utcnow
+from vigil.store.roundtrips import write_all_and_commit
 
 MAX_BATCH = 1000  # reports per batch
 
@@ -99,42 +100,38 @@ def check_files(checker, files: list[dict]) -> list[list[dict]]:
 
 
 def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
-    """Store the jobs' reports in one transaction, each audited in it; per job, the answers."""
+    """Store the jobs' reports in one transaction, each audited in it; per job, the answers. On
+    PostgreSQL the transaction is two round trips whatever the group's size: the lock and every
+    read, then every write and the commit."""
+    places = [(j, r) for j, job in enumerate(jobs) for r in range(len(job.reports))]
+    files: dict[int, list[dict]] = {}
+    for j, r in places:
+        files.setdefault(jobs[j].org_id, []).extend(jobs[j].reports[r].body.get("files") or [])
     with repo.intake_transaction(db) as conn:
-        priors = _priors(conn, jobs)
-        places = [(j, r) for j, job in enumerate(jobs) for r in range(len(job.reports))]
-        found = repo.find_links(conn, [(jobs[j].org_id, jobs[j].reports[r].keys) for j, r in places])
-        earlier = dict(zip(places, found, strict=True))
-        group = _Group(conn, rules, repo.next_report_ids(conn, len(places)))
-        results = [
-            [group.add(job, report, priors[j, r], earlier[j, r]) for r, report in enumerate(job.reports)]
-            for j, job in enumerate(jobs)
-        ]
+        earlier = repo.intake_reads(
+            conn, files, [(jobs[j].org_id, jobs[j].reports[r].keys) for j, r in places], len(places)
+        )
+        group = _Group(conn, rules, earlier.ids)
+        priors = {org: iter(found) for org, found in earlier.priors.items()}
+        links = iter(earlier.links)
+        results = []
+        for job in jobs:
+            answers = []
+            for report in job.reports:
+                # intake adds no classification: each file's prior is the same for every report
+                prior = [next(priors[job.org_id]) for _ in report.body.get("files") or []]
+                answers.append(group.add(job, report, prior, next(links)))
+            results.append(answers)
         audit = [
             (job.actor, job.org_id, "report.create", f"report:{answer['id']}", {"channel": job.channel})
             for job, answers in zip(jobs, results, strict=True)
             for answer in answers
         ]
-        # the chain is locked already (intake_transaction); every write of the group in one go
-        repo.insert_all(
-            conn, [*group.writes(), (audit_log.INSERT, audit_log.chained(audit_log.last_hash(conn), audit))]
+        # the chain is locked already (intake_reads); every write of the group in one go
+        write_all_and_commit(
+            conn, [*group.writes(), (audit_log.INSERT, audit_log.chained(earlier.last_hash, audit))]
         )
     return results
-
-
-def _priors(conn: Connection, jobs: list[Job]) -> dict[tuple[int, int], list]:
-    """Each file's earlier classification, one query per organisation for the whole group (intake
-    adds no classification, so the answer is the same for every report of the group)."""
-    by_org: dict[int, list[tuple[int, int]]] = {}
-    for j, job in enumerate(jobs):
-        by_org.setdefault(job.org_id, []).extend((j, r) for r in range(len(job.reports)))
-    out: dict[tuple[int, int], list] = {}
-    for org_id, places in by_org.items():
-        files = [jobs[j].reports[r].body.get("files") or [] for j, r in places]
-        found = iter(repo.priors(conn, org_id, [f for fs in files for f in fs]))
-        for place, fs in zip(places, files, strict=True):
-            out[place] = [next(found) for _ in fs]
-    return out
 
 
 class _Group:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from functools import cache, lru_cache
+from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import String, and_, bindparam, exists, insert, or_, select, text, update
+from sqlalchemy import String, and_, any_, bindparam, exists, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
-from vigil.store.audit import lock_chain
+from vigil.store.audit import LAST_HASH, last_hash_of, lock_query
 from vigil.store.checkpoint import sqlite_write_queue
 from vigil.store.db import Database
 from vigil.store.models import (
@@ -24,6 +26,7 @@ from vigil.store.models import (
     ReportShare,
     User,
 )
+from vigil.store.roundtrips import read_all
 
 HASH_KINDS = ("md5", "sha1", "sha256", "pdq")
 MAX_LINKS = 100  # linked reports listed per report (the earliest ones)
@@ -35,13 +38,47 @@ MAX_PRIORS = 10_000  # earlier classifications read per report (the latest ones)
 def intake_transaction(db: Database):
     """One transaction in which link-and-de-duplicate is atomic: nobody else can store a report
     between reading the earlier reports and committing the new ones. The lock is the audit chain's
-    (taken before the first read and held to the commit; the group's audit rows then need no other):
-    PostgreSQL's advisory lock, SQLite's write lock. On SQLite, processes first queue on a lock file
-    next to the database (woken as soon as it is free) rather than in SQLite's sleep-and-retry busy
-    handler, which made the slowest requests wait tens of milliseconds with two workers."""
+    (taken by `intake_reads` before the first read and held to the commit; the group's audit rows
+    then need no other): PostgreSQL's advisory lock, SQLite's write lock. On SQLite, processes first
+    queue on a lock file next to the database (woken as soon as it is free) rather than in SQLite's
+    sleep-and-retry busy handler, which made the slowest requests wait tens of milliseconds with two
+    workers."""
     with sqlite_write_queue(db), db.engine.begin() as conn:
-        lock_chain(conn)
         yield conn
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What intake reads, with the chain locked, before it decides anything."""
+
+    priors: dict[int, list[dict | None]]  # per organisation: per file given, its latest prior
+    links: list[dict[int, int]]  # per (organisation, keys) given: {earlier report: keys shared}
+    ids: list[int]  # ids for the new reports, increasing
+    last_hash: str  # the audit chain's, for the group's audit rows
+
+
+def intake_reads(
+    conn: Connection, files: dict[int, list[dict]], wanted: list[tuple[int, set]], n: int
+) -> Earlier:
+    """Lock the audit chain, then read the organisations' earlier classifications of `files`, the
+    earlier reports sharing each of `wanted`'s keys, `n` new report ids and the chain's last hash:
+    on PostgreSQL in one round trip (roundtrips.read_all; every read is queued behind the lock)."""
+    queries = [lock_query(conn)]
+    orgs = [org for org in files if any(f.get("hashes") for f in files[org])]
+    queries += [_priors_query(conn, org, files[org]) for org in orgs]
+    chunks = _links_chunks(wanted)
+    queries += [_links_query(conn, wanted, chunk) for chunk in chunks]
+    queries += [_ids_query(conn, n), (LAST_HASH, {})]
+    rows = iter(read_all(conn, queries)[1:])
+    priors = {org: [None] * len(fs) for org, fs in files.items()}
+    for org in orgs:
+        priors[org] = _priors_of(files[org], next(rows))
+    links: list[dict[int, int]] = [{} for _ in wanted]
+    for _ in chunks:
+        for idx, report_id, shared in next(rows):
+            links[idx][report_id] = shared
+    ids = _ids_of(conn, next(rows), n)
+    return Earlier(priors, links, ids, last_hash_of(next(rows)))
 
 
 # -- intake ---------------------------------------------------------------------------------------
@@ -71,35 +108,46 @@ def _links_sql(shape: tuple[tuple[int, int, int], ...]):
     )
 
 
-def find_links(conn: Connection, wanted: list[tuple[int, set[tuple[str, str]]]]) -> list[dict[int, int]]:
-    """For each (organisation, link keys): {earlier report id: keys it shares} for the MAX_LINKS
-    earliest non-repeat reports of the organisation sharing a key; one query for many reports
-    (however often a URL was reported, each report gets at most MAX_LINKS rows)."""
-    out: list[dict[int, int]] = [{} for _ in wanted]
-    chunk: list[int] = []
-    size = 0
+_LINKS_PG = text(
+    "SELECT idx, report_id, shared FROM ("
+    "SELECT w.idx, k.report_id, count(*) AS shared, "
+    "row_number() OVER (PARTITION BY w.idx ORDER BY k.report_id) AS n "
+    "FROM unnest(CAST(:idx AS integer[]), CAST(:org AS integer[]), CAST(:kind AS text[]), "
+    "CAST(:value AS text[])) AS w(idx, org, kind, value) "
+    "JOIN report_keys k ON k.org_id = w.org AND k.kind = w.kind AND k.value = w.value "
+    "JOIN reports r ON r.id = k.report_id "
+    "WHERE r.status != 'repeat' GROUP BY w.idx, k.report_id) t WHERE n <= :limit"
+)  # PostgreSQL: the keys as arrays, so one statement text (planned once per connection) for any group
+
+
+def _links_chunks(wanted: list[tuple[int, set]]) -> list[list[int]]:
+    """The reports (by index) with keys, in groups of at most MAX_KEYS_PER_QUERY keys (a larger
+    single report goes alone): one query each."""
+    chunks: list[list[int]] = []
+    size = MAX_KEYS_PER_QUERY
     for i, (_, keys) in enumerate(wanted):
-        if chunk and size + len(keys) > MAX_KEYS_PER_QUERY:
-            _links_chunk(conn, wanted, chunk, out)
-            chunk, size = [], 0
-        if keys:
-            chunk.append(i)
-            size += len(keys)
-    if chunk:
-        _links_chunk(conn, wanted, chunk, out)
-    return out
+        if not keys:
+            continue
+        if size + len(keys) > MAX_KEYS_PER_QUERY:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(i)
+        size += len(keys)
+    return chunks
 
 
-def _links_chunk(conn: Connection, wanted: list, chunk: list[int], out: list[dict]) -> None:
-    shape = tuple((i, wanted[i][0], len(wanted[i][1])) for i in chunk)
+def _links_query(conn: Connection, wanted: list, chunk: list[int]) -> tuple:
+    """For the reports of `chunk`, each (organisation, link keys): rows (index, earlier report id,
+    keys it shares) for the MAX_LINKS earliest non-repeat reports of the organisation sharing a key
+    (however often a URL was reported, each report gets at most MAX_LINKS rows)."""
+    keys = [(i, wanted[i][0], kind, value) for i in chunk for kind, value in sorted(wanted[i][1])]
+    if conn.dialect.name == "postgresql":
+        idx, org, kind, value = (list(column) for column in zip(*keys, strict=True))
+        return _LINKS_PG, {"idx": idx, "org": org, "kind": kind, "value": value, "limit": MAX_LINKS}
     params: dict = {"limit": MAX_LINKS}
-    n = 0
-    for i in chunk:
-        for kind, value in sorted(wanted[i][1]):
-            params[f"k{n}"], params[f"v{n}"] = kind, value
-            n += 1
-    for idx, report_id, shared in conn.execute(_links_sql(shape), params):
-        out[idx][report_id] = shared
+    for n, (_, _, kind, value) in enumerate(keys):
+        params[f"k{n}"], params[f"v{n}"] = kind, value
+    return _links_sql(tuple((i, wanted[i][0], len(wanted[i][1])) for i in chunk)), params
 
 
 _EARLIER_HASHES = text(
@@ -114,8 +162,11 @@ def earlier_hash_keys(conn: Connection, org_id: int, wanted: set[str]) -> set[st
     return set(conn.execute(_EARLIER_HASHES, {"org": org_id, "values": sorted(wanted)}).scalars())
 
 
-@cache
-def _priors_sql():
+@lru_cache(maxsize=2)
+def _priors_sql(dialect: str):
+    """Latest classifications first of files with any of the hashes given (one list per kind):
+    `IN (...)` on SQLite, `= ANY(array)` on PostgreSQL (one statement text whatever the count, as
+    a pipelined statement needs)."""
     file = aliased(ReportFile)
     visible = or_(
         Classification.org_id == bindparam("org"),
@@ -123,7 +174,10 @@ def _priors_sql():
             and_(ReportShare.report_id == Classification.report_id, ReportShare.org_id == bindparam("org"))
         ),
     )
-    wanted = or_(*(getattr(file, k).in_(bindparam(k, expanding=True, type_=String)) for k in HASH_KINDS))
+    if dialect == "postgresql":
+        wanted = or_(*(getattr(file, k) == any_(bindparam(k, type_=ARRAY(String))) for k in HASH_KINDS))
+    else:
+        wanted = or_(*(getattr(file, k).in_(bindparam(k, expanding=True, type_=String)) for k in HASH_KINDS))
     return (
         select(
             file.md5, file.sha1, file.sha256, file.pdq, file.report_id,
@@ -138,15 +192,23 @@ def _priors_sql():
     )  # fmt: skip
 
 
-def priors(conn: Connection, org_id: int, files: list[dict]) -> list[dict | None]:
-    """For each file, the latest earlier classification (by any of its hashes) that the organisation
-    made or was shared; one query for all the files."""
-    hashes = [{k: v.lower() for k, v in (f.get("hashes") or {}).items()} for f in files]
+def _lowered(files: list[dict]) -> list[dict[str, str]]:
+    return [{k: v.lower() for k, v in (f.get("hashes") or {}).items()} for f in files]
+
+
+def _priors_query(conn: Connection, org_id: int, files: list[dict]) -> tuple:
+    """The organisation's earlier classifications (made or shared with it) of any of the files'
+    hashes, latest first; one query for all the files."""
+    hashes = _lowered(files)
     params = {k: sorted({h[k] for h in hashes if k in h}) or ["-"] for k in HASH_KINDS}
-    if not any(hashes):
-        return [None] * len(files)
+    return _priors_sql(conn.dialect.name), {"org": org_id, **params}
+
+
+def _priors_of(files: list[dict], rows: list) -> list[dict | None]:
+    """For each file, the latest of `rows` (from _priors_query) that has any of its hashes."""
+    hashes = _lowered(files)
     out: list[dict | None] = [None] * len(files)
-    for row in conn.execute(_priors_sql(), {"org": org_id, **params}):
+    for row in rows:
         for i, h in enumerate(hashes):
             if out[i] is None and any(getattr(row, k) == v for k, v in h.items()):
                 out[i] = {
@@ -169,48 +231,31 @@ _COUNT_REPEATS = (
 )
 
 
-def next_report_ids(conn: Connection, n: int) -> list[int]:
-    """`n` new report ids, increasing, for rows inserted later in this transaction (which holds the
-    intake lock, so no other writer takes ids meanwhile). PostgreSQL: from the id sequence; SQLite:
-    after the largest id (what it would give each row)."""
-    if n <= 0:
-        return []
+# the sequence of reports.id (SERIAL); by name, as looking it up took most of the statement's time
+_NEXT_IDS = text("SELECT nextval('reports_id_seq') FROM generate_series(1, :n)")
+_TOP_ID = text("SELECT coalesce(max(id), 0) FROM reports")
+
+
+def _ids_query(conn: Connection, n: int) -> tuple:
+    """New report ids, for rows inserted later in this transaction (which holds the intake lock, so
+    no other writer takes ids meanwhile). PostgreSQL: `n` from the id sequence; SQLite: the largest
+    id (the rows get the ids after it, as SQLite would give them)."""
+    return (_NEXT_IDS, {"n": n}) if conn.dialect.name == "postgresql" else (_TOP_ID, {})
+
+
+def _ids_of(conn: Connection, rows: list, n: int) -> list[int]:
     if conn.dialect.name == "postgresql":
-        sql = "SELECT nextval(pg_get_serial_sequence('reports', 'id')) FROM generate_series(1, :n)"
-        return sorted(conn.execute(text(sql), {"n": n}).scalars())
-    top = conn.execute(text("SELECT coalesce(max(id), 0) FROM reports")).scalar()
+        return sorted(row[0] for row in rows)
+    top = rows[0][0]
     return list(range(top + 1, top + 1 + n))
 
 
 def report_writes(reports: list[dict], files: list[dict], keys: list[dict], repeats: dict[int, int]) -> list:
     """(statement, rows) to store reports (with their ids), their files and link keys, and to add to
-    each repeated report's count of reports that merely repeat it; for insert_all."""
+    each repeated report's count of reports that merely repeat it; for roundtrips.write_all_and_commit."""
     writes = [(_INSERT_REPORTS, reports), (_INSERT_FILES, files), (_INSERT_KEYS, keys)]
     writes.append((_COUNT_REPEATS, [{"rid": rid, "n": n} for rid, n in sorted(repeats.items())]))
     return [(statement, rows) for statement, rows in writes if rows]
-
-
-def insert_all(conn: Connection, writes: list[tuple]) -> None:
-    """Run (statement, rows) in order, answers unread. On PostgreSQL they are sent together in one
-    psycopg pipeline (one round trip for the lot: each statement on its own waited for the server, and
-    the intake lock was held through every wait); elsewhere one executemany each."""
-    if conn.dialect.name != "postgresql":
-        for statement, rows in writes:
-            conn.execute(statement, rows)
-        return
-    compiled = [(_pg_sql(statement, conn.dialect, tuple(rows[0])), rows) for statement, rows in writes]
-    raw = conn.connection.driver_connection
-    with raw.pipeline(), raw.cursor() as cursor:
-        for sql, rows in compiled:
-            cursor.executemany(sql, rows)
-
-
-@lru_cache(maxsize=32)
-def _pg_sql(statement, dialect, keys: tuple[str, ...]) -> str:
-    """The statement as psycopg takes it (%(name)s placeholders) for rows with `keys` (an insert
-    names exactly those columns), compiled once. Rows carry every value: the models' Python-side
-    defaults are not applied here (the only one, reports.repeats, intake sets itself)."""
-    return str(statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True))
 
 
 _ORG_COUNTRY = text("SELECT country FROM organisations WHERE id = :id").columns(country=String)

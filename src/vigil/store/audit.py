@@ -26,16 +26,22 @@ def _digest(prev: str, at: datetime, actor: str, org_id, action: str, obj: str, 
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_LOCK_PG = text("SELECT pg_advisory_xact_lock(:k)")
+_LOCK_SQLITE = text("UPDATE audit_log SET id = id WHERE 0")
+
+
+def lock_query(conn: Connection) -> tuple:
+    """(statement, params) that serialise appends until the caller's transaction ends (PostgreSQL:
+    an advisory lock; SQLite: the database write lock, taken by a write that changes nothing); to be
+    run before the last hash is read."""
+    return (_LOCK_PG, {"k": _LOCK}) if conn.dialect.name == "postgresql" else (_LOCK_SQLITE, {})
+
+
 def lock_chain(conn: Connection) -> None:
-    """Serialise appends until the caller's transaction ends (PostgreSQL: an advisory lock; SQLite:
-    the database write lock, taken by a write that changes nothing, before the last hash is read)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
-    else:
-        conn.execute(text("UPDATE audit_log SET id = id WHERE 0"))
+    conn.execute(*lock_query(conn))
 
 
-_LAST = text("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+LAST_HASH = text("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
 
 
 def append(
@@ -60,7 +66,12 @@ INSERT = insert(AuditEntry)
 
 def last_hash(conn: Connection) -> str:
     """The hash the next row must follow (read with the chain locked)."""
-    return conn.execute(_LAST).scalar() or GENESIS
+    return last_hash_of(conn.execute(LAST_HASH).all())
+
+
+def last_hash_of(rows: list) -> str:
+    """The hash the next row must follow, from the rows of LAST_HASH."""
+    return rows[0][0] if rows else GENESIS
 
 
 def chained(prev: str, rows: list[tuple]) -> list[dict]:
