@@ -325,6 +325,7 @@ def app_from_env() -> FastAPI:
     settings = Settings.from_json(handed) if handed else Settings.load()
     prepare_process(settings)
     app = create_app(settings=settings)
+    app.state.service.warm()
     checkpoint_in_background(app.state.service.db)
     quiet_garbage_collector()
     return app

@@ -134,6 +134,13 @@ def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
     return results
 
 
+def warm(db: Database) -> None:
+    """Intake's reads once, for a report with a hash and a URL, rolled back (no id is taken)."""
+    with db.engine.connect() as conn:
+        repo.intake_reads(conn, {0: [{"hashes": {"sha256": "0" * 64}}]}, [(0, {("url", "-")})], 0)
+        conn.rollback()
+
+
 class _Group:
     """The reports of one transaction, given their ids in advance. Their rows, files and link keys
     are inserted at the end in one statement each, so later reports of the group are linked to

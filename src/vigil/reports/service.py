@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from vigil.reports import classify as classify_case
 from vigil.reports import intake as intake_case
-from vigil.reports import priority, read
+from vigil.reports import priority, read, template
 from vigil.reports import queue as queue_case
 from vigil.reports import share as share_case
 from vigil.reports.accounts import Principal
@@ -37,6 +37,15 @@ class ReportService:
 
     def _store(self, jobs: list) -> list:
         return intake_case.store(self.db, self.rules, jobs)
+
+    def warm(self) -> None:
+        """Do before the first request what it would wait for (~0.2 s, paid by every request queued
+        behind it): compile the report template's checks, open the hash-set indexes, and read as
+        intake reads (connection opened, statements compiled and prepared) in a transaction that is
+        rolled back."""
+        template.validate({})
+        self.checker.sets()
+        intake_case.warm(self.db)
 
     # -- intake -----------------------------------------------------------------------------------
     def prepare(self, principal: Principal | None, bodies: list, channel: str, public_org, batch: bool):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 from yarl import URL
 
@@ -28,11 +29,21 @@ def parse(text: str) -> URL:
     """The URL, or ValueError saying what is wrong with it (for a person: no parser jargon)."""
     if not isinstance(text, str):
         raise ValueError("must be a string")
+    url, problem = _parsed(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return url
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> tuple[URL | None, str | None]:
+    """(URL, None) or (None, what is wrong); remembered, as each URL of a report is parsed when the
+    template is checked and again for its link key (4,096 URLs of at most MAX_LENGTH: a few MB)."""
     text = text.strip()
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"longer than {MAX_LENGTH} characters")
+        return None, f"longer than {MAX_LENGTH} characters"
     if _CONTROL.search(text):
-        raise ValueError("contains a space or a control character (percent-encode it)")
+        return None, "contains a space or a control character (percent-encode it)"
     try:
         url = URL(text)
         host = url.raw_host  # IDNA (punycode), lower case
@@ -40,29 +51,31 @@ def parse(text: str) -> URL:
     except (ValueError, UnicodeError) as exc:
         reason = str(exc) or type(exc).__name__
         if "Port out of range" in reason or "port can't be converted" in reason:
-            raise ValueError("the port must be a number 0-65535") from None
-        raise ValueError(f"cannot be parsed ({reason})"[:200]) from None
+            return None, "the port must be a number 0-65535"
+        return None, f"cannot be parsed ({reason})"[:200]
     scheme = url.scheme.lower()
     if scheme not in SCHEMES:
         shown = f"{short(scheme, 20)} URLs" if scheme else "a URL without a scheme"
-        raise ValueError(f"must be a web address (http:// or https://), not {shown}")
+        return None, f"must be a web address (http:// or https://), not {shown}"
     if not host:
-        raise ValueError("has no host name")
+        return None, "has no host name"
     if port is not None and not 0 <= port <= 65535:
-        raise ValueError("the port must be a number 0-65535")
+        return None, "the port must be a number 0-65535"
     if not _valid_host(host):
-        raise ValueError(f"host {short(host, 60)} is not a valid host name or IP address")
-    return url
+        return None, f"host {short(host, 60)} is not a valid host name or IP address"
+    return url, None
 
 
 def _valid_host(host: str) -> bool:
+    """A DNS name (checked first: the common case, and no exception raised for it) or an IP address."""
+    name = host[:-1] if host.endswith(".") else host
+    if 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split(".")):
+        return True
     try:
         ipaddress.ip_address(host)
         return True
     except ValueError:
-        pass
-    name = host[:-1] if host.endswith(".") else host
-    return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
+        return False
 
 
 def check(text) -> bool:
