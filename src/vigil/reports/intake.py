@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from vigil.reports import completeness, priority, template, urls
@@ -19,7 +20,7 @@ from vigil.reports import repository as repo
 from vigil.reports.errors import InvalidInput, require
 from vigil.store import audit as audit_log
 from vigil.store.db import Database, utcnow
-from vigil.store.roundtrips import write_all_and_commit
+from vigil.store.roundtrips import write_all
 
 MAX_BATCH = 1000  # reports per batch
 
@@ -103,42 +104,54 @@ def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
     """Store the jobs' reports in one transaction, each audited in it; per job, the answers. On
     PostgreSQL the transaction is two round trips whatever the group's size: the lock and every
     read, then every write and the commit."""
+    with repo.intake_transaction(db) as conn:
+        results, writes = _decide(conn, rules, jobs)
+        write_all(conn, writes)
+    return results
+
+
+def warm(db: Database, rules: tuple) -> None:
+    """Intake of the template's first example, rolled back, so the first request finds the
+    connection open and every statement compiled (and on PostgreSQL prepared). The report gets id
+    -1: no id is taken from PostgreSQL's sequence. Nothing to do before an organisation exists."""
+    with db.engine.connect() as conn:
+        org = conn.execute(text("SELECT min(id) FROM organisations")).scalar()
+        if org is not None:
+            body = template.report_schema()["examples"][0]
+            report = Prepared(
+                body, *completeness.assess(body), [[] for _ in body.get("files") or []], link_keys(body)
+            )
+            _, writes = _decide(conn, rules, [Job("warm-up", None, org, None, "api", [report])], ids=[-1])
+            write_all(conn, writes, commit=False)
+        conn.rollback()
+
+
+def _decide(conn: Connection, rules: tuple, jobs: list[Job], ids: list[int] | None = None) -> tuple:
+    """With the chain locked (intake_reads): (per job, the answers; every write of the group, its
+    audit rows last). `ids`: the reports' ids, instead of new ones from the database."""
     places = [(j, r) for j, job in enumerate(jobs) for r in range(len(job.reports))]
     files: dict[int, list[dict]] = {}
     for j, r in places:
         files.setdefault(jobs[j].org_id, []).extend(jobs[j].reports[r].body.get("files") or [])
-    with repo.intake_transaction(db) as conn:
-        earlier = repo.intake_reads(
-            conn, files, [(jobs[j].org_id, jobs[j].reports[r].keys) for j, r in places], len(places)
-        )
-        group = _Group(conn, rules, earlier.ids)
-        priors = {org: iter(found) for org, found in earlier.priors.items()}
-        links = iter(earlier.links)
-        results = []
-        for job in jobs:
-            answers = []
-            for report in job.reports:
-                # intake adds no classification: each file's prior is the same for every report
-                prior = [next(priors[job.org_id]) for _ in report.body.get("files") or []]
-                answers.append(group.add(job, report, prior, next(links)))
-            results.append(answers)
-        audit = [
-            (job.actor, job.org_id, "report.create", f"report:{answer['id']}", {"channel": job.channel})
-            for job, answers in zip(jobs, results, strict=True)
-            for answer in answers
-        ]
-        # the chain is locked already (intake_reads); every write of the group in one go
-        write_all_and_commit(
-            conn, [*group.writes(), (audit_log.INSERT, audit_log.chained(earlier.last_hash, audit))]
-        )
-    return results
-
-
-def warm(db: Database) -> None:
-    """Intake's reads once, for a report with a hash and a URL, rolled back (no id is taken)."""
-    with db.engine.connect() as conn:
-        repo.intake_reads(conn, {0: [{"hashes": {"sha256": "0" * 64}}]}, [(0, {("url", "-")})], 0)
-        conn.rollback()
+    wanted = [(jobs[j].org_id, jobs[j].reports[r].keys) for j, r in places]
+    earlier = repo.intake_reads(conn, files, wanted, len(places) if ids is None else 0)
+    group = _Group(conn, rules, earlier.ids if ids is None else ids)
+    priors = {org: iter(found) for org, found in earlier.priors.items()}
+    links = iter(earlier.links)
+    results = []
+    for job in jobs:
+        answers = []
+        for report in job.reports:
+            # intake adds no classification: each file's prior is the same for every report
+            prior = [next(priors[job.org_id]) for _ in report.body.get("files") or []]
+            answers.append(group.add(job, report, prior, next(links)))
+        results.append(answers)
+    audit = [
+        (job.actor, job.org_id, "report.create", f"report:{answer['id']}", {"channel": job.channel})
+        for job, answers in zip(jobs, results, strict=True)
+        for answer in answers
+    ]
+    return results, [*group.writes(), (audit_log.INSERT, audit_log.chained(earlier.last_hash, audit))]
 
 
 class _Group:

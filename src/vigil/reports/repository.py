@@ -252,7 +252,7 @@ def _ids_of(conn: Connection, rows: list, n: int) -> list[int]:
 
 def report_writes(reports: list[dict], files: list[dict], keys: list[dict], repeats: dict[int, int]) -> list:
     """(statement, rows) to store reports (with their ids), their files and link keys, and to add to
-    each repeated report's count of reports that merely repeat it; for roundtrips.write_all_and_commit."""
+    each repeated report's count of reports that merely repeat it; for roundtrips.write_all."""
     writes = [(_INSERT_REPORTS, reports), (_INSERT_FILES, files), (_INSERT_KEYS, keys)]
     writes.append((_COUNT_REPEATS, [{"rid": rid, "n": n} for rid, n in sorted(repeats.items())]))
     return [(statement, rows) for statement, rows in writes if rows]

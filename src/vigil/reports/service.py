@@ -41,11 +41,11 @@ class ReportService:
     def warm(self) -> None:
         """Do before the first request what it would wait for (~0.2 s, paid by every request queued
         behind it): compile the report template's checks, open the hash-set indexes, and read as
-        intake reads (connection opened, statements compiled and prepared) in a transaction that is
-        rolled back."""
+        intake reads and writes (connection opened, statements compiled and prepared) in a transaction
+        that is rolled back."""
         template.validate({})
         self.checker.sets()
-        intake_case.warm(self.db)
+        intake_case.warm(self.db, self.rules)
 
     # -- intake -----------------------------------------------------------------------------------
     def prepare(self, principal: Principal | None, bodies: list, channel: str, public_org, batch: bool):

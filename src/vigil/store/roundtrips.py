@@ -37,11 +37,12 @@ def read_all(conn: Connection, queries: list[tuple[Executable, dict]]) -> list[l
             cursor.close()
 
 
-def write_all_and_commit(conn: Connection, writes: list[tuple]) -> None:
+def write_all(conn: Connection, writes: list[tuple], commit: bool = True) -> None:
     """Run (statement, rows) in order, answers unread, as the transaction's last step. On PostgreSQL
     the writes and the COMMIT go in one pipeline, so the transaction is over when this returns (its
     context manager's own commit then finds nothing to do); on SQLite the context manager commits.
-    Rows carry every value: the models' Python-side defaults are not applied on PostgreSQL."""
+    (`commit=False`: the caller rolls back; a warm-up.) Rows carry every value: the models'
+    Python-side defaults are not applied on PostgreSQL."""
     if conn.dialect.name != "postgresql":
         for statement, rows in writes:
             conn.execute(statement, rows)
@@ -53,7 +54,8 @@ def write_all_and_commit(conn: Connection, writes: list[tuple]) -> None:
     with raw.pipeline(), raw.cursor() as cursor:
         for sql, rows in compiled:
             cursor.executemany(sql, rows)
-        raw.commit()  # queued behind the writes; the pipeline's one sync waits for all of it
+        if commit:
+            raw.commit()  # queued behind the writes; the pipeline's one sync waits for all of it
 
 
 @lru_cache(maxsize=512)
