@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from vigil.reports import completeness, priority, template, urls
 from vigil.reports import repository as repo
@@ -110,20 +111,36 @@ def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
     return results
 
 
+WARM_LOCK_WAIT_MS = 200  # a warm-up that cannot have the write lock by then is skipped
+
+
 def warm(db: Database, rules: tuple) -> None:
     """Intake of the template's first example, rolled back, so the first request finds the
     connection open and every statement compiled (and on PostgreSQL prepared). The report gets id
-    -1: no id is taken from PostgreSQL's sequence. Nothing to do before an organisation exists."""
+    -1: no id is taken from PostgreSQL's sequence. Nothing to do before an organisation exists.
+    It waits at most WARM_LOCK_WAIT_MS for the write lock (an import may hold it for minutes): a
+    server starts as fast busy or not, and its first request then does the work."""
     with db.engine.connect() as conn:
-        org = conn.execute(text("SELECT min(id) FROM organisations")).scalar()
-        if org is not None:
-            body = template.report_schema()["examples"][0]
-            report = Prepared(
-                body, *completeness.assess(body), [[] for _ in body.get("files") or []], link_keys(body)
-            )
-            _, writes = _decide(conn, rules, [Job("warm-up", None, org, None, "api", [report])], ids=[-1])
-            write_all(conn, writes, commit=False)
-        conn.rollback()
+        sqlite = conn.dialect.name == "sqlite"
+        patience = conn.exec_driver_sql("PRAGMA busy_timeout").scalar() if sqlite else None
+        try:
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={WARM_LOCK_WAIT_MS}")
+            else:
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{WARM_LOCK_WAIT_MS}ms'")
+            org = conn.execute(text("SELECT min(id) FROM organisations")).scalar()
+            if org is not None:
+                body = template.report_schema()["examples"][0]
+                files = body.get("files") or []
+                report = Prepared(body, *completeness.assess(body), [[] for _ in files], link_keys(body))
+                job = Job("warm-up", None, org, None, "api", [report])
+                write_all(conn, _decide(conn, rules, [job], ids=[-1])[1], commit=False)
+        except DBAPIError:
+            pass  # the write lock is busy: skipped
+        finally:
+            conn.rollback()
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(patience)}")
 
 
 def _decide(conn: Connection, rules: tuple, jobs: list[Job], ids: list[int] | None = None) -> tuple:

@@ -7,10 +7,13 @@ there the statements simply run one by one through SQLAlchemy."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 
+import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 
@@ -24,7 +27,7 @@ def read_all(conn: Connection, queries: list[tuple[Executable, dict]]) -> list[l
         return out
     raw = conn.connection.driver_connection
     cursors = []
-    with raw.pipeline():
+    with _as_sqlalchemy_errors(), raw.pipeline():
         for statement, params in queries:
             cursor = raw.cursor(row_factory=namedtuple_row)
             sql, fixed = _psycopg_sql(statement, conn.dialect)
@@ -51,11 +54,21 @@ def write_all(conn: Connection, writes: list[tuple], commit: bool = True) -> Non
         (_psycopg_sql(statement, conn.dialect, tuple(rows[0]))[0], rows) for statement, rows in writes
     ]
     raw = conn.connection.driver_connection
-    with raw.pipeline(), raw.cursor() as cursor:
+    with _as_sqlalchemy_errors(), raw.pipeline(), raw.cursor() as cursor:
         for sql, rows in compiled:
             cursor.executemany(sql, rows)
         if commit:
             raw.commit()  # queued behind the writes; the pipeline's one sync waits for all of it
+
+
+@contextmanager
+def _as_sqlalchemy_errors():
+    """psycopg's errors raised as SQLAlchemy's (DBAPIError, with the driver's as `orig`), as from a
+    statement run through SQLAlchemy, so callers handle one kind."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise DBAPIError(None, None, exc) from exc
 
 
 @lru_cache(maxsize=512)
