@@ -63,6 +63,8 @@ class Settings:
     classification_extra: str | None = None  # TOML file extending the classification schema
     blas_threads: int = 1
     max_image_pixels: int = 400_000_000
+    public_url: str | None = None  # this instance's URL as peers reach it (the URI they sign)
+    exchange_interval: float = 5.0  # seconds between outbox deliveries in `vigil serve`; 0: never
 
     ENV = {
         "db": "VIGIL_DB",
@@ -76,6 +78,8 @@ class Settings:
         "classification_extra": "VIGIL_CLASSIFICATION_EXTRA",
         "blas_threads": "VIGIL_BLAS_THREADS",
         "max_image_pixels": "VIGIL_MAX_IMAGE_PIXELS",
+        "public_url": "VIGIL_PUBLIC_URL",
+        "exchange_interval": "VIGIL_EXCHANGE_INTERVAL",
     }
 
     @classmethod
@@ -119,6 +123,14 @@ def _coerce(name: str, value: object, source: str) -> object:
             raise VigilError(f"{source}: expected a whole number, got {value!r}") from None
         if number <= 0:
             raise VigilError(f"{source}: must be positive, got {number}")
+        return number
+    if kind == "float":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise VigilError(f"{source}: expected a number of seconds, got {value!r}") from None
+        if not 0 <= number <= 86_400:
+            raise VigilError(f"{source}: must be 0 to 86400 seconds, got {number}")
         return number
     if not isinstance(value, str):
         raise VigilError(f"{source}: expected text, got {value!r}")

@@ -13,6 +13,7 @@ import time
 from vigil.api.problems import problem
 
 PUBLIC_PREFIX = "/v1/public/"
+FEDERATION_INBOX = "/federation/inbox"
 MAX_DEPTH = 32  # the template nests 5 deep
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
@@ -92,7 +93,12 @@ class BodyGuard:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             return await self.app(scope, receive, send)
         headers = scope["headers"]
-        public = scope["path"].startswith(PUBLIC_PREFIX) or not any(k == b"authorization" for k, _ in headers)
+        # anonymous requests get the public form's limit, except signed requests from peers (which
+        # carry forwarded reports; the inbox checks the signature once the body is in)
+        signed = scope["path"] == FEDERATION_INBOX
+        public = scope["path"].startswith(PUBLIC_PREFIX) or not (
+            signed or any(k == b"authorization" for k, _ in headers)
+        )
         limit = self.max_public if public else self.max_body
         for name, value in headers:
             if name == b"content-length":

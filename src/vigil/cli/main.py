@@ -13,7 +13,17 @@ try:  # Typer >= 0.17 vendors Click under typer._click; older Typer uses Click i
 except ImportError:  # pragma: no cover - depends on the installed Typer
     from click import exceptions as click_exceptions
 
-from vigil.cli import admin_cmd, audit_cmd, case_cmd, hash_cmd, hashset_cmd, match_cmd, scan_cmd, serve_cmd
+from vigil.cli import (
+    admin_cmd,
+    audit_cmd,
+    case_cmd,
+    exchange_cmd,
+    hash_cmd,
+    hashset_cmd,
+    match_cmd,
+    scan_cmd,
+    serve_cmd,
+)
 from vigil.cli.options import settings
 from vigil.errors import VigilError
 from vigil.safetext import visible
@@ -34,6 +44,7 @@ app.add_typer(case_cmd.app, name="case")
 app.command("serve")(serve_cmd.serve)
 app.add_typer(admin_cmd.app, name="admin")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(exchange_cmd.app, name="exchange")
 
 
 def fail(message: str) -> None:

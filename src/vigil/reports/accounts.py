@@ -235,6 +235,19 @@ class Accounts:
             raise AuthError("the token has expired")
         return principal
 
+    def principal_of(self, email: str) -> Principal:
+        """The user as the command line acts for them (`--by EMAIL`): every scope their role has."""
+        with self.db.engine.connect() as conn:
+            row = conn.execute(
+                select(User.id, User.email, User.role, User.org_id, Organisation.name, Organisation.country)
+                .join(Organisation, Organisation.id == User.org_id)
+                .where(User.email == email)
+            ).first()
+        if row is None:
+            raise NotFoundError(f"--by: no user {email[:320]!r}")
+        scopes = ROLE_SCOPES.get(row.role, frozenset())
+        return Principal(row.id, row.email, row.org_id, row.name, row.country, row.role, scopes)
+
     def authenticate(self, token: str | None) -> Principal:
         if not token or not token.startswith(TOKEN_PREFIX):
             raise AuthError("a bearer token is required")

@@ -106,7 +106,7 @@ def store(db: Database, rules: tuple, jobs: list[Job]) -> list[list[dict]]:
     PostgreSQL the transaction is two round trips whatever the group's size: the lock and every
     read, then every write and the commit."""
     with repo.intake_transaction(db) as conn:
-        results, writes = _decide(conn, rules, jobs)
+        results, writes = decide(conn, rules, jobs)
         write_all(conn, writes)
     return results
 
@@ -134,7 +134,7 @@ def warm(db: Database, rules: tuple) -> None:
                 files = body.get("files") or []
                 report = Prepared(body, *completeness.assess(body), [[] for _ in files], link_keys(body))
                 job = Job("warm-up", None, org, None, "api", [report])
-                write_all(conn, _decide(conn, rules, [job], ids=[-1])[1], commit=False)
+                write_all(conn, decide(conn, rules, [job], ids=[-1])[1], commit=False)
         except DBAPIError:
             pass  # the write lock is busy: skipped
         finally:
@@ -143,7 +143,7 @@ def warm(db: Database, rules: tuple) -> None:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={int(patience)}")
 
 
-def _decide(conn: Connection, rules: tuple, jobs: list[Job], ids: list[int] | None = None) -> tuple:
+def decide(conn: Connection, rules: tuple, jobs: list[Job], ids: list[int] | None = None) -> tuple:
     """With the chain locked (intake_reads): (per job, the answers; every write of the group, its
     audit rows last). `ids`: the reports' ids, instead of new ones from the database."""
     places = [(j, r) for j, job in enumerate(jobs) for r in range(len(job.reports))]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -125,6 +126,7 @@ class Organisation(Base):
     sector: Mapped[str] = mapped_column(String(30))  # hotline | law_enforcement | industry | ngo
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    peer_id: Mapped[int | None] = mapped_column(ForeignKey("peers.id"))  # None: local; else it lives there
 
 
 class User(Base):
@@ -222,3 +224,121 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# -- the network (vigil.exchange) ------------------------------------------------------------------
+
+
+class Peer(Base):
+    """Another Vigil instance, its pinned Ed25519 public key, and how delivery to it goes."""
+
+    __tablename__ = "peers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    public_key: Mapped[str] = mapped_column(String(100))  # base64 of the 32 raw bytes
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ShareRule(Base):
+    """May an item with `label`=`value` leave `org_id` for a sector or a named organisation."""
+
+    __tablename__ = "share_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(String(100))  # "*": any value
+    effect: Mapped[str] = mapped_column(String(5))  # allow | deny
+    sector: Mapped[str | None] = mapped_column(String(30))
+    to_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RouteRule(Base):
+    """Forward a report classified `label`=`value` to a named organisation, or to the organisations
+    of a sector in the report's hosting country."""
+
+    __tablename__ = "route_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(String(100))
+    sector: Mapped[str | None] = mapped_column(String(30))
+    to_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ExchangeHop(Base):
+    """One forward of a report, as its sender (`out`, on the sent report) or its receiver (`in`, on the
+    report it made) recorded it; the message id joins the two."""
+
+    __tablename__ = "exchange_hops"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(3))
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    other_org_id: Mapped[int] = mapped_column(Integer)
+    files: Mapped[str] = mapped_column(Text)
+    labels: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(String(200))
+    history: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("message_id", "direction"),)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64))
+    hop_message_id: Mapped[str] = mapped_column(String(64))
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    from_org_id: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("message_id", "report_id"),)
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_at: Mapped[datetime] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboxMessage(Base):
+    """A message id already applied: delivering it again changes nothing and gets the same answer."""
+
+    __tablename__ = "inbox"
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    peer_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    result: Mapped[str | None] = mapped_column(Text)
+
+
+class Nonce(Base):
+    """A signed request's nonce, kept until its signature expires, so a replay is refused."""
+
+    __tablename__ = "nonces"
+    nonce: Mapped[str] = mapped_column(String(100), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class InstanceKey(Base):
+    __tablename__ = "instance_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    private_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,71 @@
+"""The federation inbox: a signed request from a peer instance (exchange.signing) carrying one
+message (exchange.messages) for an organisation here. Every check comes before any change: the
+signature against the pinned keys, the nonce not seen before (kept until the signature expires),
+the message's format, and that the peer speaks for the organisation the message says it is from.
+A message id applied before gets its first answer again (delivery is idempotent)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError
+
+from vigil.exchange import messages, peers, receive, signing
+from vigil.reports import repository as repo
+from vigil.store import audit
+from vigil.store.db import Database, utcnow
+from vigil.store.models import Nonce
+
+
+class Rejected(Exception):
+    """The request changes nothing; `status` is the HTTP status to answer (401, 403, 422)."""
+
+    def __init__(self, status: int, message: str, problems: list | None = None):
+        self.status, self.problems = status, problems or []
+        super().__init__(message)
+
+
+def accept(service, method: str, url: str, headers: dict, body: bytes) -> dict:
+    """Verify and apply one request to the inbox; the answer for the peer, or Rejected."""
+    book = peers.keys(service.db)
+    try:
+        verified = signing.verify(method, url, headers, body, book["keys"])
+    except signing.BadSignature as exc:
+        raise Rejected(401, str(exc)) from None
+    peer_id = book["peers"][verified.key_id]
+    try:
+        data = json.loads(body)
+        messages.parse(data)
+    except (ValueError, RecursionError):
+        raise Rejected(422, "the body is not JSON") from None
+    except messages.BadMessage as exc:
+        raise Rejected(422, str(exc), exc.problems) from None
+    with repo.intake_transaction(service.db) as conn:
+        audit.lock_chain(conn)
+        _use_nonce(conn, verified.nonce, verified.expires)
+        try:
+            result = receive.apply(conn, service, data, peer_id)
+        except receive.Refused as exc:
+            raise Rejected(403, str(exc)) from None
+        except messages.BadMessage as exc:
+            raise Rejected(422, str(exc), exc.problems) from None
+    return {"message": data["id"], "result": result}
+
+
+def _use_nonce(conn, nonce: str, expires: datetime) -> None:
+    """Remember the nonce until its signature expires; a nonce seen before is a replay. (The
+    nonce's row commits with the message it carried: a request that changed nothing can be retried
+    with the same signature, which changes nothing either.)"""
+    conn.execute(delete(Nonce).where(Nonce.expires_at < utcnow()))
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(Nonce).values(nonce=nonce[:100], expires_at=expires))
+    except IntegrityError:
+        raise Rejected(401, "this signed request was received before (a replay)") from None
+
+
+def forget_nonces(db: Database) -> int:
+    with db.engine.begin() as conn:
+        return conn.execute(delete(Nonce).where(Nonce.expires_at < utcnow())).rowcount

@@ -1,0 +1,119 @@
+"""What travels between organisations: one JSON message per forwarded report or feedback, the same
+within an instance and between instances (where it is signed, exchange.signing). A message's id makes
+delivery idempotent: applying it twice changes nothing the second time. Incoming messages are someone
+else's data: parsed with bounded sizes, and a report inside is checked against the template as any
+submitted report is."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vigil.errors import VigilError
+from vigil.store.db import utcnow
+
+VERSION = 1
+MAX_MESSAGE_BYTES = 20 * 1024 * 1024  # a report of 10,000 files with their classifications fits
+OUTCOMES = (
+    "accepted",
+    "case_opened",
+    "victim_identified",
+    "offender_identified",
+    "no_action",
+    "not_illegal_here",
+)
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Labels = dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=100)]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Hop(_Strict):
+    sender: Name = Field(alias="from")
+    to: Name
+    at: str = Field(max_length=40)
+    rule: str = Field(max_length=200)
+    by: str = Field(max_length=320)
+    files: list[int] = Field(max_length=10_000)
+
+
+class FileLabels(_Strict):
+    position: int = Field(ge=0, le=10_000)
+    labels: Labels | None = None
+    prior: dict | None = None  # the sender's earlier-assessment record of the file, as intake made it
+
+
+class ReportBody(_Strict):
+    report: dict  # checked against the report template on receipt
+    files: list[FileLabels] = Field(max_length=10_000)
+    labels: Labels | None = None  # the sender's classification of the whole report
+    rule: str = Field(max_length=200)
+    by: str = Field(max_length=320)
+    history: list[Hop] = Field(default_factory=list, max_length=100)
+
+
+class FeedbackBody(_Strict):
+    forward: str = Field(min_length=1, max_length=64)  # the id of the report message it answers
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
+    reason: str | None = Field(None, max_length=2000)
+    by: str = Field(max_length=320)
+
+
+class Message(_Strict):
+    v: Literal[1]
+    id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    kind: Literal["report", "feedback"]
+    sender: Name = Field(alias="from")
+    to: Name
+    at: str = Field(max_length=40)
+    body: dict
+
+
+BODIES = {"report": ReportBody, "feedback": FeedbackBody}
+
+
+def new(kind: str, sender: str, to: str, body: dict) -> dict:
+    return {
+        "v": VERSION,
+        "id": uuid.uuid4().hex,
+        "kind": kind,
+        "from": sender,
+        "to": to,
+        "at": utcnow().isoformat() + "Z",
+        "body": body,
+    }
+
+
+class BadMessage(VigilError):
+    """A message that does not follow the format; `problems` name the fields."""
+
+    def __init__(self, problems: list[dict]):
+        self.problems = problems[:20]
+        super().__init__(
+            "the message does not follow the exchange format: "
+            + "; ".join(f"{p['field']}: {p['message']}" for p in self.problems[:5])
+        )
+
+
+def _problems(exc: ValidationError, prefix: str) -> list[dict]:
+    return [
+        {"field": prefix + "/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"][:200]}
+        for e in exc.errors(include_url=False)
+    ]
+
+
+def parse(data) -> tuple[Message, BaseModel]:
+    """(envelope, body) of a decoded message, or BadMessage naming every field that is wrong."""
+    try:
+        message = Message.model_validate(data)
+    except ValidationError as exc:
+        raise BadMessage(_problems(exc, "")) from None
+    try:
+        return message, BODIES[message.kind].model_validate(message.body)
+    except ValidationError as exc:
+        raise BadMessage(_problems(exc, "/body")) from None
