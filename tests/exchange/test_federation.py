@@ -1,0 +1,177 @@
+"""Two instances, each with its own database, exchanging signed messages: a forwarded report crosses
+to the peer's queue and feedback comes back, through the outbox and the federation inbox; every kind
+of bad request is refused with 401/403/413/422 and changes nothing; a peer that was down catches up
+with nothing lost or duplicated."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tests.api.conftest import PASSWORD, example
+from vigil.api.app import create_app
+from vigil.exchange import messages, outbox, peers, rulebook, signing
+from vigil.reports.accounts import Accounts
+from vigil.store import audit, open_database
+from vigil.store.models import InboxMessage, Report
+
+A_URL, B_URL = "http://hotline-a.test", "http://police-b.test"
+
+
+class Instance:
+    def __init__(self, path, org: str, sector: str, url: str):
+        self.url, self.org = url, org
+        self.db = open_database(str(path))
+        accounts = Accounts(self.db)
+        accounts.create_org(org, sector, "NL")
+        accounts.create_user(f"boss@{org}.example", org, "supervisor", PASSWORD)
+        self.headers = {"Authorization": f"Bearer {accounts.create_token(f'boss@{org}.example')}"}
+        self.client = TestClient(create_app(str(path)), base_url=url, raise_server_exceptions=False)
+
+    def count(self, table) -> int:
+        with self.db.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+@pytest.fixture
+def pair(tmp_path):
+    a = Instance(tmp_path / "a.db", "hotline-a", "hotline", A_URL)
+    b = Instance(tmp_path / "b.db", "police-b", "law_enforcement", B_URL)
+    peers.add_peer(a.db, "b", B_URL, peers.public_key(b.db), "police-b", "law_enforcement", "NL")
+    peers.add_peer(b.db, "a", A_URL, peers.public_key(a.db), "hotline-a", "hotline", "NL")
+    rulebook.add_rule(a.db, "hotline-a", "assessment=*", "allow", "law_enforcement", None)
+    rulebook.add_rule(b.db, "police-b", "assessment=*", "allow", "hotline", None)
+    return a, b
+
+
+def _forwarded(a) -> int:
+    report_id = a.client.post("/v1/reports", json=example(0), headers=a.headers).json()["id"]
+    labels = {"labels": {"assessment": "baseline"}}
+    assert (
+        a.client.post(f"/v1/reports/{report_id}/classifications", json=labels, headers=a.headers).status_code
+        == 201
+    )
+    sent = a.client.post(f"/v1/reports/{report_id}/forward", json={"to": "police-b"}, headers=a.headers)
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["delivered"] == {"queued": True}
+    return report_id
+
+
+def test_report_crosses_and_feedback_comes_back(pair):
+    a, b = pair
+    report_id = _forwarded(a)
+    assert outbox.deliver(a.db, client=b.client).sent == 1
+    queue = b.client.get("/v1/queue", headers=b.headers).json()["reports"]
+    assert len(queue) == 1
+    at_b = queue[0]["id"]
+    seen = b.client.get(f"/v1/reports/{at_b}/exchange", headers=b.headers).json()["received"]
+    assert seen["from"] == "hotline-a" and seen["classification"]["report"] == {"assessment": "baseline"}
+    given = b.client.post(
+        f"/v1/reports/{at_b}/feedback", json={"outcome": "victim_identified"}, headers=b.headers
+    )
+    assert given.status_code == 201, given.text
+    assert outbox.deliver(b.db, client=a.client).sent == 1
+    feedback = a.client.get(f"/v1/reports/{report_id}/exchange", headers=a.headers).json()["feedback"]
+    assert [(f["from"], f["outcome"]) for f in feedback] == [("police-b", "victim_identified")]
+    for side in (a, b):
+        assert audit.verify(side.db)[1] == []
+
+
+def test_a_peer_that_was_down_catches_up_without_loss_or_duplicates(pair, tmp_path):
+    a, b = pair
+    ids = [_forwarded(a) for _ in range(5)]
+    down = TestClient(
+        create_app(str(tmp_path / "elsewhere.db")), base_url=B_URL
+    )  # not B: B's key is not there
+    failed = outbox.deliver(a.db, client=down)
+    assert failed.sent == 0 and failed.failed == 1
+    assert peers.list_peers(a.db)[0]["pending"] == 5
+    later = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
+    assert outbox.deliver(a.db, client=b.client, now=later).sent == 5
+    assert outbox.deliver(a.db, client=b.client, now=later).sent == 0
+    assert b.count(Report) == len(ids)
+    # a message delivered again (its answer was lost) is applied once
+    with a.db.engine.connect() as conn:
+        body = conn.exec_driver_sql("SELECT body FROM outbox ORDER BY id LIMIT 1").scalar()
+    again = _post(b, peers.signer(a.db), body.encode())
+    assert again.status_code == 200 and b.count(Report) == len(ids)
+
+
+def _post(b, signer, body: bytes, headers: dict | None = None, now=None):
+    url = B_URL + "/federation/inbox"
+    signed = signer.headers("POST", url, body, now=now)
+    return b.client.post("/federation/inbox", content=body, headers={**signed, **(headers or {})})
+
+
+def _message(sender="hotline-a", to="police-b", kind="report", body=None) -> bytes:
+    report = example(0)
+    content = body or {"report": report, "files": [{"position": 0}], "rule": "by hand", "by": "x@y"}
+    return json.dumps(messages.new(kind, sender, to, content)).encode()
+
+
+def _unchanged(b, before):
+    assert (b.count(Report), b.count(InboxMessage)) == before
+
+
+def test_bad_requests_change_nothing(pair, tmp_path):
+    a, b = pair
+    signer = peers.signer(a.db)
+    before = (b.count(Report), b.count(InboxMessage))
+    body = _message()
+    unsigned = b.client.post("/federation/inbox", content=body)
+    assert unsigned.status_code == 401 and unsigned.headers["content-type"] == "application/problem+json"
+    headers = signer.headers("POST", B_URL + "/federation/inbox", body)
+    tampered = b.client.post(
+        "/federation/inbox", content=body.replace(b"hotline-a", b"hotline-x"), headers=headers
+    )
+    assert tampered.status_code == 401
+    stranger = signing.Signer(signing.new_private_key_pem())
+    assert _post(b, stranger, body).status_code == 401  # a key nobody pinned
+    old = datetime.now(UTC) - timedelta(minutes=10)
+    assert _post(b, signer, body, now=old).status_code == 401  # expired
+    wrong_target = signer.headers("POST", "http://elsewhere.test/federation/inbox", body)
+    assert b.client.post("/federation/inbox", content=body, headers=wrong_target).status_code == 401
+    _unchanged(b, before)
+    as_other = _post(b, signer, _message(sender="police-b", to="police-b"))
+    assert as_other.status_code == 403  # A's key speaking for B's own organisation
+    assert _post(b, signer, _message(to="nobody")).status_code == 403
+    broken = _post(b, signer, b'{"v": 1, "id": "x"}')
+    assert broken.status_code == 422 and broken.json()["errors"]
+    not_a_report = _post(
+        b, signer, _message(body={"report": {"files": "x"}, "files": [], "rule": "r", "by": "x"})
+    )
+    assert not_a_report.status_code == 422
+    _unchanged(b, before)
+    huge = b"{" + b" " * (17 * 1024 * 1024) + b"}"
+    assert _post(b, signer, huge).status_code == 413
+    _unchanged(b, before)
+
+
+def test_a_replayed_request_is_refused(pair):
+    a, b = pair
+    body = _message()
+    headers = peers.signer(a.db).headers("POST", B_URL + "/federation/inbox", body)
+    first = b.client.post("/federation/inbox", content=body, headers=headers)
+    assert first.status_code == 200, first.text
+    before = (b.count(Report), b.count(InboxMessage))
+    replay = b.client.post("/federation/inbox", content=body, headers=headers)
+    assert replay.status_code == 401 and "replay" in replay.json()["detail"]
+    _unchanged(b, before)
+
+
+def test_peer_add_refuses_bad_keys_and_urls(tmp_path):
+    from vigil.errors import VigilError
+
+    db = open_database(str(tmp_path / "c.db"))
+    key = peers.public_key(db)
+    with pytest.raises(VigilError, match="Ed25519 public key"):
+        peers.add_peer(db, "x", "https://x.test", "not-a-key", "x-org", "hotline", "NL")
+    with pytest.raises(VigilError, match="base URL"):
+        peers.add_peer(db, "x", "ftp://x.test", key, "x-org", "hotline", "NL")
+    with pytest.raises(VigilError, match="give --sector"):
+        peers.add_peer(db, "x", "https://x.test", key, "x-org")
+    assert peers.list_peers(db) == []
