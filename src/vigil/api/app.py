@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from vigil.api import docs, exchange_routes
+from vigil.api import docs, exchange_routes, notice_routes
 from vigil.api.guard import AccessLog, BodyGuard
 from vigil.api.problems import BadRequest, install, problem
 from vigil.api.ratelimit import LimiterUnavailable, PublicRateLimit
 from vigil.api.sockets import worker_sockets
 from vigil.errors import NotFoundError, VigilError
-from vigil.exchange import forward as forwarding
+from vigil.exchange import feeds
 from vigil.reports import classification, template
 from vigil.reports.accounts import Accounts, Principal
 from vigil.reports.hashcheck import MAX_HASHES, HashChecker
@@ -293,9 +293,8 @@ def create_app(
         """Record a decision; one on the whole report then forwards it as the organisation's
         routing rules say (answered under `forwarded`)."""
         answer = service.classify(who, report_id, request.labels, request.file)
-        if request.file is None:
-            answer["forwarded"] = forwarding.route(service, who, report_id)
-        return answer
+        forwarded = feeds.after_classification(service, who, report_id, whole=request.file is None)
+        return {**answer, "forwarded": forwarded} if request.file is None else answer
 
     @app.post("/v1/reports/{report_id}/shares", status_code=201, tags=["reports"])
     def share(report_id: ReportId, request: ShareRequest, who: Who) -> dict:
@@ -320,7 +319,8 @@ def create_app(
             raise InvalidInput(exc.problems, exc.title) from None
         return _json(200, {"results": results})
 
-    exchange_routes.install(app, service, principal, settings.public_url)
+    exchange_routes.install(app, service, principal, settings.public_url, _principal, _bearer)
+    notice_routes.install(app, database, principal)
     return app
 
 

@@ -3,16 +3,23 @@ peer instances (signed requests, no token). Thin: vigil.exchange does the work.
 
 No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime."""
 
+import json
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from vigil.api.guard import FEDERATION_INBOX
 from vigil.api.problems import problem
-from vigil.exchange import feedback, forward, inbox, messages
+from vigil.exchange import feedback, feeds, forward, inbox, messages
 from vigil.reports.accounts import Principal
+
+
+def _json(content) -> Response:
+    return Response(json.dumps(content, separators=(",", ":")).encode(), media_type="application/json")
+
 
 ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a report id")]
 
@@ -31,8 +38,19 @@ class FeedbackRequest(BaseModel):
     reason: str | None = Field(None, max_length=2000)
 
 
-def install(app: FastAPI, service, principal_dependency, public_url: str | None) -> None:
+def install(
+    app: FastAPI, service, principal_dependency, public_url: str | None, token_principal, bearer_of
+) -> None:
+    """`principal_dependency`: the token's Principal (a dependency); `token_principal(token)`: the
+    same, awaited by hand; `bearer_of(request)`: the request's bearer token or None."""
     Who = Annotated[Principal, Depends(principal_dependency)]
+
+    def _url(request: Request) -> str:
+        """The URI the peer signed: this instance's public URL (behind a TLS proxy) or the request's."""
+        if public_url:
+            query = f"?{request.url.query}" if request.url.query else ""
+            return public_url.rstrip("/") + request.url.path + query
+        return str(request.url)
 
     @app.post("/v1/reports/{report_id}/forward", status_code=201, tags=["exchange"])
     def forward_report(report_id: ReportId, request: ForwardRequest, who: Who) -> dict:
@@ -54,10 +72,38 @@ def install(app: FastAPI, service, principal_dependency, public_url: str | None)
     async def federation_inbox(request: Request):
         """A signed message from a peer instance (RFC 9421, Ed25519, pinned keys)."""
         body = await request.body()
-        url = (public_url.rstrip("/") + FEDERATION_INBOX) if public_url else str(request.url)
         try:
             return await run_in_threadpool(
-                inbox.accept, service, request.method, url, dict(request.headers), body
+                inbox.accept, service, request.method, _url(request), dict(request.headers), body
             )
         except inbox.Rejected as exc:
             return problem(exc.status, "message refused", str(exc), exc.problems or None)
+
+    @app.get("/v1/feeds/{name}", tags=["exchange"])
+    async def feed(
+        request: Request,
+        name: str = Path(..., min_length=1, max_length=200),
+        since: int = Query(0, ge=0, le=2**62, description="the checkpoint of the last page read"),
+        limit: int = Query(feeds.PAGE, ge=1, le=feeds.MAX_PAGE),
+    ):
+        """An organisation's hash feed after a checkpoint: what its sharing rules let the reader see
+        (a token's organisation, or the organisation a signing peer speaks for). 410: resync from 0."""
+        token = bearer_of(request)
+        if token is not None:
+            who = await token_principal(token)
+            if not who.can("hashes:check"):
+                return problem(403, "forbidden", "this token may not read hash feeds (scope hashes:check)")
+            reader = await run_in_threadpool(feeds.reader_for_org, service.db, who.org_id)
+        else:
+            try:
+                peer_id = await run_in_threadpool(
+                    inbox.peer_of, service.db, "GET", _url(request), dict(request.headers)
+                )
+            except inbox.Rejected as exc:
+                return problem(exc.status, "request refused", str(exc))
+            reader = await run_in_threadpool(feeds.reader_for_peer, service.db, peer_id)
+        try:
+            page = await run_in_threadpool(feeds.read, service.db, name, reader, since, limit)
+        except feeds.StaleCheckpoint as exc:
+            return problem(410, "stale checkpoint", str(exc))
+        return _json(page)

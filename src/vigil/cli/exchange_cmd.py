@@ -165,11 +165,84 @@ def forward_cmd(
 
 @app.command("sync")
 def sync(db: str = DB) -> None:
-    """Deliver the outbox to the peers now."""
-    from vigil.exchange import outbox
+    """Deliver the outbox to the peers and pull every subscribed feed, now."""
+    from vigil.exchange import outbox, subscribe
     from vigil.safetext import visible
 
-    result = outbox.deliver(_db(db))
+    database = _db(db)
+    result = outbox.deliver(database)
     typer.echo(f"delivered {result.sent}, failed {result.failed}")
     for peer, error in result.errors.items():
         typer.echo(f"  {visible(peer)}: {visible(error)}", err=True)
+    pulled = subscribe.sync(database)
+    for name, count in pulled.pulled.items():
+        typer.echo(f"feed into {visible(name)}: {count} changes")
+    for name, error in pulled.errors.items():
+        typer.echo(f"  feed into {visible(name)}: {visible(error)}", err=True)
+    if result.failed or pulled.errors:
+        raise typer.Exit(1)
+
+
+@app.command("subscribe")
+def subscribe_cmd(
+    peer: str = typer.Argument(..., help="The peer that publishes the feed."),
+    feed: str = typer.Argument(..., help="The feed: the publishing organisation's name."),
+    name: str = typer.Option(..., "--name", help="The hash set it feeds here."),
+    org: str = typer.Option(
+        None, "--org", help="The organisation subscribing (if this instance has several)."
+    ),
+    db: str = DB,
+) -> None:
+    """Subscribe to a peer's hash feed; `vigil exchange sync` (or `vigil serve`) keeps the set current."""
+    from vigil.exchange import subscribe
+
+    subscribe.subscribe(_db(db), peer, feed, name, org)
+    typer.echo(f"subscribed: {feed!r} at {peer!r} feeds hash set {name!r} (vigil exchange sync pulls it)")
+
+
+@app.command("opinion")
+def opinion_cmd(
+    set_name: str = typer.Argument(..., help="A subscribed hash set."),
+    value: str = typer.Argument(..., help="The hash (hex)."),
+    signal: str = typer.Option(..., "--signal", help="md5, sha1, sha256 or pdq."),
+    opinion: str = typer.Option(..., "--opinion", help="positive or negative (e.g. a false positive here)."),
+    reason: str = typer.Option(None, "--reason"),
+    db: str = DB,
+) -> None:
+    """Send the publisher your opinion of one of its hashes (delivered by the outbox)."""
+    from vigil.errors import VigilError
+    from vigil.exchange import messages, subscribe
+
+    item = {"signal": signal, "value": value.lower(), "opinion": opinion, "reason": reason}
+    try:
+        message_id = subscribe.send_opinion(_db(db), set_name, [item])
+    except messages.BadMessage as exc:
+        raise VigilError(str(exc).replace("/body/items/0/", "")) from None
+    typer.echo(f"queued opinion {message_id} for the publisher")
+
+
+@app.command("subscriptions")
+def subscriptions_cmd(db: str = DB, as_json: bool = JSON) -> None:
+    """The subscribed feeds, their checkpoints and state."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vigil.exchange import subscribe
+    from vigil.safetext import visible
+
+    rows = subscribe.list_subscriptions(_db(db))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("set", "peer", "feed", "checkpoint", "hashes", "last sync", "last error")
+    for r in rows:
+        table.add_row(
+            visible(r["set"]),
+            visible(r["peer"]),
+            visible(r["feed"]),
+            str(r["checkpoint"]),
+            str(r["hashes"]),
+            r["last_sync_at"] or "-",
+            visible(r["last_error"] or "-"),
+        )
+    Console().print(table)

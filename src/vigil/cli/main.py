@@ -21,6 +21,7 @@ from vigil.cli import (
     hash_cmd,
     hashset_cmd,
     match_cmd,
+    notice_cmd,
     scan_cmd,
     serve_cmd,
 )
@@ -45,6 +46,7 @@ app.command("serve")(serve_cmd.serve)
 app.add_typer(admin_cmd.app, name="admin")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(exchange_cmd.app, name="exchange")
+app.add_typer(notice_cmd.app, name="notices")
 
 
 def fail(message: str) -> None:

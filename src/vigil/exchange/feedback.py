@@ -49,9 +49,15 @@ def give(service, principal: Principal, report_id: int, outcome: str, reason: st
             body = {"forward": hop.message_id, "outcome": outcome, "reason": reason, "by": principal.email}
             message = messages.new("feedback", principal.org_name, sender.name, body)
             xs.add_feedback(
-                conn, message_id=message["id"], hop_message_id=hop.message_id, report_id=report_id,
-                from_org_id=principal.org_id, outcome=outcome, reason=reason, actor=principal.email,
-            )  # fmt: skip
+                conn,
+                message_id=message["id"],
+                hop_message_id=hop.message_id,
+                report_id=report_id,
+                from_org_id=principal.org_id,
+                outcome=outcome,
+                reason=reason,
+                actor=principal.email,
+            )
             if sender.peer_id is None:
                 receive.apply(conn, service, message, None)
             else:
@@ -88,19 +94,33 @@ def history(db, principal: Principal, report_id: int) -> dict:
         hops = xs.hops(conn, report_id)
         came = [h for h in hops if h.direction == "in"]
         return {
-            "received": None if not came else {
+            "received": None
+            if not came
+            else {
                 "from": name(came[-1].other_org_id),
                 "chain": json.loads(came[-1].history),
                 "classification": json.loads(came[-1].labels or "null"),
             },
             "forwarded": [
-                {"to": name(h.other_org_id), "at": h.at.isoformat() + "Z", "rule": h.rule, "by": h.actor,
-                 "files": json.loads(h.files), "message": h.message_id}
-                for h in hops if h.direction == "out"
+                {
+                    "to": name(h.other_org_id),
+                    "at": h.at.isoformat() + "Z",
+                    "rule": h.rule,
+                    "by": h.actor,
+                    "files": json.loads(h.files),
+                    "message": h.message_id,
+                }
+                for h in hops
+                if h.direction == "out"
             ],
             "feedback": [
-                {"from": name(f.from_org_id), "outcome": f.outcome, "reason": f.reason, "by": f.actor,
-                 "at": f.at.isoformat() + "Z"}
+                {
+                    "from": name(f.from_org_id),
+                    "outcome": f.outcome,
+                    "reason": f.reason,
+                    "by": f.actor,
+                    "at": f.at.isoformat() + "Z",
+                }
                 for f in xs.feedback_of(conn, report_id)
             ],
-        }  # fmt: skip
+        }

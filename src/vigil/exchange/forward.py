@@ -75,8 +75,14 @@ def forward_in(conn, service, actor: tuple, report_id: int, to: str, positions, 
         return {"report": report_id, "to": receiver.name, "sent": False, "why": verdict.why}
     came = xs.hops(conn, report_id, "in")  # the hops that brought it here, if it was forwarded to us
     history = json.loads(came[-1].history) if came else []
-    hop = {"from": org_name, "to": receiver.name, "at": "", "rule": rule, "by": email,
-           "files": [f.position for f, _ in sent]}  # fmt: skip
+    hop = {
+        "from": org_name,
+        "to": receiver.name,
+        "at": "",
+        "rule": rule,
+        "by": email,
+        "files": [f.position for f, _ in sent],
+    }
     content = {
         "report": {**body, "files": [(body.get("files") or [])[f.position] for f, _ in sent]},
         "files": [
@@ -96,10 +102,18 @@ def forward_in(conn, service, actor: tuple, report_id: int, to: str, positions, 
     hop["at"] = message["at"]
     content["history"] = [*history, hop]
     xs.add_hop(
-        conn, message_id=message["id"], direction="out", report_id=report_id, org_id=org_id,
-        other_org_id=receiver.id, files=json.dumps(hop["files"]), labels=json.dumps(whole), rule=rule,
-        history=json.dumps(content["history"]), actor=email,
-    )  # fmt: skip
+        conn,
+        message_id=message["id"],
+        direction="out",
+        report_id=report_id,
+        org_id=org_id,
+        other_org_id=receiver.id,
+        files=json.dumps(hop["files"]),
+        labels=json.dumps(whole),
+        rule=rule,
+        history=json.dumps(content["history"]),
+        actor=email,
+    )
     if receiver.peer_id is None:
         delivered = receive.apply(conn, service, message, None)
     else:

@@ -27,14 +27,28 @@ class Rejected(Exception):
         super().__init__(message)
 
 
-def accept(service, method: str, url: str, headers: dict, body: bytes) -> dict:
-    """Verify and apply one request to the inbox; the answer for the peer, or Rejected."""
-    book = peers.keys(service.db)
+def _verified(
+    db: Database, method: str, url: str, headers: dict, body: bytes
+) -> tuple[signing.Verified, int]:
+    book = peers.keys(db)
     try:
         verified = signing.verify(method, url, headers, body, book["keys"])
     except signing.BadSignature as exc:
         raise Rejected(401, str(exc)) from None
-    peer_id = book["peers"][verified.key_id]
+    return verified, book["peers"][verified.key_id]
+
+
+def peer_of(db: Database, method: str, url: str, headers: dict, body: bytes = b"") -> int:
+    """The peer that signed a request that changes nothing (a feed read); its nonce is kept at once."""
+    verified, peer_id = _verified(db, method, url, headers, body)
+    with db.engine.begin() as conn:
+        _use_nonce(conn, verified.nonce, verified.expires)
+    return peer_id
+
+
+def accept(service, method: str, url: str, headers: dict, body: bytes) -> dict:
+    """Verify and apply one request to the inbox; the answer for the peer, or Rejected."""
+    verified, peer_id = _verified(service.db, method, url, headers, body)
     try:
         data = json.loads(body)
         messages.parse(data)

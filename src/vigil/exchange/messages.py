@@ -64,17 +64,32 @@ class FeedbackBody(_Strict):
     by: str = Field(max_length=320)
 
 
+class OpinionItem(_Strict):
+    signal: str = Field(min_length=1, max_length=16, pattern=r"^[a-z0-9_]+$")
+    value: str = Field(min_length=8, max_length=128, pattern=r"^[0-9a-fA-F]+$")
+    opinion: Literal["positive", "negative"]
+    reason: str | None = Field(None, max_length=500)
+
+
+class OpinionBody(_Strict):
+    """A subscriber's opinions of hashes in a publisher's feed (the write-back HMA lacks)."""
+
+    feed: Name
+    items: list[OpinionItem] = Field(min_length=1, max_length=10_000)
+    by: str = Field(max_length=320)
+
+
 class Message(_Strict):
     v: Literal[1]
     id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    kind: Literal["report", "feedback"]
+    kind: Literal["report", "feedback", "opinion"]
     sender: Name = Field(alias="from")
     to: Name
     at: str = Field(max_length=40)
     body: dict
 
 
-BODIES = {"report": ReportBody, "feedback": FeedbackBody}
+BODIES = {"report": ReportBody, "feedback": FeedbackBody, "opinion": OpinionBody}
 
 
 def new(kind: str, sender: str, to: str, body: dict) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from vigil.exchange import messages
+from vigil.exchange import feeds, messages
 from vigil.exchange import store as xs
 from vigil.reports import completeness, intake, template
 from vigil.store import audit
@@ -31,8 +31,10 @@ def apply(conn, service, message: dict, peer_id: int | None) -> dict:
         raise Refused(f"this peer does not speak for {envelope.sender[:200]!r}")
     if envelope.kind == "report":
         result = _report(conn, service, envelope, body, sender, receiver)
-    else:
+    elif envelope.kind == "feedback":
         result = _feedback(conn, envelope, body, sender, receiver)
+    else:
+        result = _opinions(conn, envelope, body, sender, receiver)
     xs.mark_received(conn, envelope.id, peer_id, envelope.kind, result)
     return result
 
@@ -55,10 +57,18 @@ def _report(conn, service, envelope, body: messages.ReportBody, sender, receiver
     history = [h.model_dump(by_alias=True) for h in body.history]
     labels = {"report": body.labels, "files": [f.model_dump() for f in body.files]}
     xs.add_hop(
-        conn, message_id=envelope.id, direction="in", report_id=report_id, org_id=receiver.id,
-        other_org_id=sender.id, files=json.dumps([f.position for f in body.files]), labels=json.dumps(labels),
-        rule=body.rule, history=json.dumps(history), actor=body.by,
-    )  # fmt: skip
+        conn,
+        message_id=envelope.id,
+        direction="in",
+        report_id=report_id,
+        org_id=receiver.id,
+        other_org_id=sender.id,
+        files=json.dumps([f.position for f in body.files]),
+        labels=json.dumps(labels),
+        rule=body.rule,
+        history=json.dumps(history),
+        actor=body.by,
+    )
     detail = {"message": envelope.id, "from": sender.name, "rule": body.rule, "by": body.by}
     audit.append(conn, sender.name, receiver.id, "exchange.receive", f"report:{report_id}", detail)
     return {"report": report_id, "status": answers[0][0]["status"]}
@@ -71,11 +81,28 @@ def _feedback(conn, envelope, body: messages.FeedbackBody, sender, receiver) -> 
             [{"field": "/body/forward", "message": "no report was forwarded to you with that id"}]
         )
     xs.add_feedback(
-        conn, message_id=envelope.id, hop_message_id=body.forward, report_id=hop.report_id,
-        from_org_id=sender.id, outcome=body.outcome, reason=body.reason, actor=body.by,
-    )  # fmt: skip
+        conn,
+        message_id=envelope.id,
+        hop_message_id=body.forward,
+        report_id=hop.report_id,
+        from_org_id=sender.id,
+        outcome=body.outcome,
+        reason=body.reason,
+        actor=body.by,
+    )
     detail = {"message": envelope.id, "from": sender.name, "outcome": body.outcome}
     audit.append(
         conn, sender.name, receiver.id, "exchange.feedback-received", f"report:{hop.report_id}", detail
     )
     return {"report": hop.report_id, "outcome": body.outcome}
+
+
+def _opinions(conn, envelope, body: messages.OpinionBody, sender, receiver) -> dict:
+    if body.feed != receiver.name:
+        raise messages.BadMessage([{"field": "/body/feed", "message": "opinions go to the feed's publisher"}])
+    disputed = feeds.record_opinions(conn, receiver.id, sender.id, body.items)
+    detail = {"message": envelope.id, "from": sender.name, "items": len(body.items), "disputed": disputed}
+    audit.append(
+        conn, sender.name, receiver.id, "exchange.opinions-received", f"feed:{receiver.name}", detail
+    )
+    return {"feed": body.feed, "items": len(body.items), "disputed": disputed}

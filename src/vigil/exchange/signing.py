@@ -92,9 +92,15 @@ class Signer:
         now = now or datetime.now(UTC)
         request = _Request(method, url, {"Content-Type": "application/json"})
         self._signer.sign(
-            request, key_id=self.key_id, created=now, expires=now + LIFETIME, nonce=secrets.token_urlsafe(18),
-            tag=TAG, covered_component_ids=COVERED, body=body,
-        )  # fmt: skip
+            request,
+            key_id=self.key_id,
+            created=now,
+            expires=now + LIFETIME,
+            nonce=secrets.token_urlsafe(18),
+            tag=TAG,
+            covered_component_ids=COVERED,
+            body=body,
+        )
         return request.headers
 
 

@@ -132,7 +132,11 @@ def enqueue(conn: Connection, peer_id: int, message: dict, now: datetime | None 
     now = now or utcnow()
     conn.execute(
         insert(OutboxMessage).values(
-            message_id=message["id"], peer_id=peer_id, body=json.dumps(message, separators=(",", ":")),
-            created_at=now, attempts=0, next_at=now,
+            message_id=message["id"],
+            peer_id=peer_id,
+            body=json.dumps(message, separators=(",", ":")),
+            created_at=now,
+            attempts=0,
+            next_at=now,
         )
-    )  # fmt: skip
+    )

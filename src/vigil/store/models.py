@@ -342,3 +342,57 @@ class InstanceKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     private_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FeedItem(Base):
+    """One change to an organisation's hash feed; `seq` orders them and is the subscribers' checkpoint."""
+
+    __tablename__ = "feed_items"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    signal: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(128))
+    opinion: Mapped[str] = mapped_column(String(10))
+    category: Mapped[str | None] = mapped_column(String(100))
+    labels: Mapped[str | None] = mapped_column(Text)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FeedOpinion(Base):
+    """A subscriber's opinion of a published hash, sent back (e.g. a false positive on its platform)."""
+
+    __tablename__ = "feed_opinions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    from_org_id: Mapped[int] = mapped_column(Integer)
+    signal: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(128))
+    opinion: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    feed: Mapped[str] = mapped_column(String(200))
+    set_name: Mapped[str] = mapped_column(String(200), unique=True)
+    checkpoint: Mapped[int] = mapped_column(BigInteger, default=0)
+    dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SubscriptionHash(Base):
+    __tablename__ = "subscription_hashes"
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    signal: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    opinion: Mapped[str] = mapped_column(String(10))
+    category: Mapped[str | None] = mapped_column(String(100))

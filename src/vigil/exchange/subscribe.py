@@ -1,0 +1,291 @@
+"""Hash feeds, the subscriber's side. A subscription is a hash set fed by a peer's feed: pulled from
+its checkpoint in pages (signed requests), each page applied with the new checkpoint in one
+transaction (an interrupted sync resumes where it stopped, nothing applied twice), then the set
+rebuilt for matching. A checkpoint the publisher no longer knows (HTTP 410) means a full resync, as
+Meta's exchange API does. Matching shows the set, so whose opinion it was. The set holds the
+positive and disputed hashes (a disputed one with category `disputed`); negatives are kept in the
+subscription's state, not matched. Opinions go back through the outbox (reliably, in order)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from vigil.errors import NotFoundError, VigilError
+from vigil.exchange import messages, peers
+from vigil.exchange import store as xs
+from vigil.hashsets import Entry
+from vigil.signals import get_signal
+from vigil.store.audit import append
+from vigil.store.db import Database, utcnow
+from vigil.store.models import Organisation, Peer, Subscription, SubscriptionHash
+
+FORMAT = "feed"
+
+
+def subscribe(db: Database, peer: str, feed: str, set_name: str, org: str | None = None) -> int:
+    """Subscribe to `feed` at `peer` into hash set `set_name`, for organisation `org` here (the one
+    the peer knows this instance as; needed only when this instance has several)."""
+    with db.engine.begin() as conn:
+        peer_id = conn.execute(select(Peer.id).where(Peer.name == peer)).scalar()
+        if peer_id is None:
+            raise NotFoundError(f"no peer named {peer[:100]!r} (vigil exchange peers)")
+        org_id = _local_org(conn, org)
+        try:
+            with conn.begin_nested():
+                sub_id = conn.execute(
+                    insert(Subscription).values(
+                        peer_id=peer_id,
+                        org_id=org_id,
+                        feed=feed,
+                        set_name=set_name,
+                        checkpoint=0,
+                        dirty=True,
+                        created_at=utcnow(),
+                    )
+                ).inserted_primary_key[0]
+        except IntegrityError:
+            raise VigilError(f"the hash set {set_name!r} is already fed by a subscription") from None
+        append(
+            conn,
+            "admin-cli",
+            None,
+            "exchange.subscribe",
+            f"subscription:{sub_id}",
+            {"peer": peer, "feed": feed, "set": set_name},
+        )
+    return sub_id
+
+
+@dataclass
+class SyncResult:
+    pulled: dict[str, int] = field(default_factory=dict)  # set: items applied
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def sync(db: Database, client=None) -> SyncResult:
+    """Pull every subscription from its checkpoint and rebuild the sets that changed."""
+    import httpx
+
+    own = client is None
+    client = client or httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0), follow_redirects=False)
+    signer, result = peers.signer(db), SyncResult()
+    with db.engine.connect() as conn:
+        subs = conn.execute(
+            select(Subscription.id, Subscription.feed, Subscription.set_name, Peer.url, Peer.name)
+            .join(Peer, Peer.id == Subscription.peer_id)
+            .order_by(Subscription.id)
+        ).all()
+    try:
+        for sub in subs:
+            try:
+                result.pulled[sub.set_name] = _pull(db, client, signer, sub)
+                _rebuild(db, sub.id, sub.set_name, f"peer {sub.name}, feed {sub.feed}")
+                _state(db, sub.id, None)
+            except _PullError as exc:
+                result.errors[sub.set_name] = str(exc)
+                _state(db, sub.id, str(exc))
+    finally:
+        if own:
+            client.close()
+    return result
+
+
+class _PullError(Exception):
+    pass
+
+
+def _pull(db, client, signer, sub) -> int:
+    import httpx
+
+    applied = 0
+    while True:
+        with db.engine.connect() as conn:
+            checkpoint = conn.execute(
+                select(Subscription.checkpoint).where(Subscription.id == sub.id)
+            ).scalar()
+        url = f"{sub.url}/v1/feeds/{quote(sub.feed, safe='')}?since={checkpoint}"
+        try:
+            response = client.get(url, headers=signer.headers("GET", url, b""))
+        except httpx.HTTPError as exc:
+            raise _PullError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+        if response.status_code == 410:
+            _reset(db, sub.id)
+            continue
+        if response.status_code != 200:
+            raise _PullError(f"HTTP {response.status_code} from {sub.name}: {response.text[:300]}")
+        try:
+            page = response.json()
+            new_checkpoint, items, more = int(page["checkpoint"]), page["items"], bool(page["more"])
+        except (ValueError, KeyError, TypeError):
+            raise _PullError(f"{sub.name} answered something that is not a feed page") from None
+        if new_checkpoint < checkpoint:
+            raise _PullError(f"{sub.name} went back in time (checkpoint {new_checkpoint} < {checkpoint})")
+        applied += _apply(db, sub.id, checkpoint, new_checkpoint, items)
+        if not more:
+            return applied
+
+
+def _reset(db: Database, sub_id: int) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(delete(SubscriptionHash).where(SubscriptionHash.subscription_id == sub_id))
+        conn.execute(update(Subscription).where(Subscription.id == sub_id).values(checkpoint=0, dirty=True))
+
+
+def _apply(db: Database, sub_id: int, old: int, new: int, items: list) -> int:
+    """One page, with its checkpoint, in one transaction; compare-and-set on the old checkpoint so two
+    syncs at once never apply a page twice. Items in order: the last word on a hash wins."""
+    latest: dict[tuple[str, str], dict | None] = {}
+    for n, item in enumerate(items):
+        try:
+            signal, value = item["signal"], item["value"].lower()
+            if len(value) != get_signal(signal).width * 2:
+                raise ValueError
+            bytes.fromhex(value)
+            latest[(signal, value)] = (
+                None
+                if item.get("deleted")
+                else {
+                    "opinion": item["opinion"]
+                    if item["opinion"] in ("positive", "negative", "disputed")
+                    else "disputed",
+                    "category": (item.get("category") or None) and str(item["category"])[:100],
+                }
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, VigilError):
+            raise _PullError(
+                f"feed item {n} after checkpoint {old} is not a hash of a known signal"
+            ) from None
+    with db.engine.begin() as conn:
+        moved = conn.execute(
+            update(Subscription)
+            .where(Subscription.id == sub_id, Subscription.checkpoint == old)
+            .values(checkpoint=new, dirty=Subscription.dirty | bool(latest))
+        ).rowcount
+        if moved != 1:
+            return 0  # another sync applied it
+        keys = list(latest)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            conn.execute(
+                delete(SubscriptionHash).where(
+                    SubscriptionHash.subscription_id == sub_id,
+                    tuple_(SubscriptionHash.signal, SubscriptionHash.value).in_(chunk),
+                )
+            )
+        rows = [
+            {"subscription_id": sub_id, "signal": s, "value": v, **state}
+            for (s, v), state in latest.items()
+            if state
+        ]
+        if rows:
+            conn.execute(insert(SubscriptionHash), rows)
+    return len(latest)
+
+
+def _rebuild(db: Database, sub_id: int, set_name: str, source: str) -> None:
+    from vigil.store.hashsets import HashsetRepository
+    from vigil.store.setadmin import SEPARATOR, SetAdmin
+
+    with db.engine.connect() as conn:
+        if not conn.execute(select(Subscription.dirty).where(Subscription.id == sub_id)).scalar():
+            return
+    info = HashsetRepository(db).import_entries(
+        set_name, _entries(db, sub_id), fmt=FORMAT, source=source, allow_empty=True
+    )
+    if info.version > 1:
+        SetAdmin(db).delete(f"{set_name}{SEPARATOR}{info.version - 1}")  # the feed is the history
+    with db.engine.begin() as conn:
+        conn.execute(update(Subscription).where(Subscription.id == sub_id).values(dirty=False))
+
+
+def _entries(db: Database, sub_id: int):
+    with db.engine.connect() as conn:
+        rows = conn.execution_options(stream_results=True, yield_per=50_000).execute(
+            select(
+                SubscriptionHash.signal,
+                SubscriptionHash.value,
+                SubscriptionHash.opinion,
+                SubscriptionHash.category,
+            ).where(SubscriptionHash.subscription_id == sub_id, SubscriptionHash.opinion != "negative")
+        )
+        for signal, value, opinion, category in rows:
+            yield Entry(signal, bytes.fromhex(value), "disputed" if opinion == "disputed" else category)
+
+
+def _state(db: Database, sub_id: int, error: str | None) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(Subscription)
+            .where(Subscription.id == sub_id)
+            .values(last_sync_at=utcnow(), last_error=error)
+        )
+
+
+def send_opinion(db: Database, set_name: str, items: list[dict], by: str = "admin-cli") -> str:
+    """Queue opinions of hashes of a subscribed set for its publisher; the message id."""
+    with db.engine.begin() as conn:
+        sub = conn.execute(
+            select(Subscription.peer_id, Subscription.feed, Organisation.name)
+            .join(Organisation, Organisation.id == Subscription.org_id)
+            .where(Subscription.set_name == set_name)
+        ).first()
+        if sub is None:
+            raise NotFoundError(f"no subscription feeds a set named {set_name[:200]!r}")
+        body = {"feed": sub.feed, "items": items, "by": by}
+        message = messages.new("opinion", sub.name, sub.feed, body)
+        messages.parse(message)  # the same checks the publisher makes, here, where the user can fix them
+        xs.enqueue(conn, sub.peer_id, message)
+        append(
+            conn,
+            by,
+            None,
+            "exchange.opinion",
+            f"feed:{sub.feed}",
+            {"set": set_name, "items": len(items), "message": message["id"]},
+        )
+    return message["id"]
+
+
+def _local_org(conn, org: str | None) -> int:
+    query = select(Organisation.id, Organisation.name).where(Organisation.peer_id.is_(None))
+    if org is not None:
+        found = conn.execute(query.where(Organisation.name == org)).first()
+        if found is None:
+            raise NotFoundError(f"--org: no organisation of this instance named {org[:200]!r}")
+        return found.id
+    local = conn.execute(query.limit(2)).all()
+    if len(local) != 1:
+        raise VigilError("this instance has several organisations: say which subscribes with --org")
+    return local[0].id
+
+
+def list_subscriptions(db: Database) -> list[dict]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(Subscription.__table__, Peer.name.label("peer")).join(
+                Peer, Peer.id == Subscription.peer_id
+            )
+        ).all()
+        counts = dict(
+            conn.execute(
+                select(SubscriptionHash.subscription_id, func.count()).group_by(
+                    SubscriptionHash.subscription_id
+                )
+            ).all()
+        )
+    return [
+        {
+            "set": r.set_name,
+            "peer": r.peer,
+            "feed": r.feed,
+            "checkpoint": r.checkpoint,
+            "hashes": counts.get(r.id, 0),
+            "last_sync_at": r.last_sync_at.isoformat() + "Z" if r.last_sync_at else None,
+            "last_error": r.last_error,
+        }
+        for r in rows
+    ]
