@@ -65,6 +65,7 @@ class Settings:
     max_image_pixels: int = 400_000_000
     public_url: str | None = None  # this instance's URL as peers reach it (the URI they sign)
     exchange_interval: float = 5.0  # seconds between outbox deliveries in `vigil serve`; 0: never
+    allow_private_hosts: bool = False  # notices may check and reach private addresses (labs, intranets)
 
     ENV = {
         "db": "VIGIL_DB",
@@ -80,6 +81,7 @@ class Settings:
         "max_image_pixels": "VIGIL_MAX_IMAGE_PIXELS",
         "public_url": "VIGIL_PUBLIC_URL",
         "exchange_interval": "VIGIL_EXCHANGE_INTERVAL",
+        "allow_private_hosts": "VIGIL_ALLOW_PRIVATE_HOSTS",
     }
 
     @classmethod
@@ -124,6 +126,14 @@ def _coerce(name: str, value: object, source: str) -> object:
         if number <= 0:
             raise VigilError(f"{source}: must be positive, got {number}")
         return number
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes"):
+            return True
+        if str(value).lower() in ("0", "false", "no", ""):
+            return False
+        raise VigilError(f"{source}: expected true or false, got {value!r}")
     if kind == "float":
         try:
             number = float(value)

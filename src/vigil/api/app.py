@@ -22,6 +22,7 @@ from vigil.api.ratelimit import LimiterUnavailable, PublicRateLimit
 from vigil.api.sockets import worker_sockets
 from vigil.errors import NotFoundError, VigilError
 from vigil.exchange import feeds
+from vigil.exchange.background import run_in_background as exchange_in_background
 from vigil.reports import classification, template
 from vigil.reports.accounts import Accounts, Principal
 from vigil.reports.hashcheck import MAX_HASHES, HashChecker
@@ -334,6 +335,7 @@ def app_from_env() -> FastAPI:
     app = create_app(settings=settings)
     app.state.service.warm()
     checkpoint_in_background(app.state.service.db)
+    exchange_in_background(app.state.service.db, settings.exchange_interval, settings.allow_private_hosts)
     quiet_garbage_collector()
     return app
 

@@ -35,7 +35,7 @@ def run(
 
     from rich.progress import BarColumn, MofNCompleteColumn
 
-    from vigil.cli.options import open_database, progress_bar
+    from vigil.cli.options import open_database, progress_bar, settings
     from vigil.exchange.notices import Schedule, operator, run_due
 
     schedule = Schedule(
@@ -51,6 +51,7 @@ def run(
             limit=limit,
             org_id=org_id,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            allow_private=settings().allow_private_hosts,
         )
     if as_json:
         typer.echo(json.dumps(summary))

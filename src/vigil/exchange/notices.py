@@ -568,13 +568,14 @@ def run_due(
     limit: int = 1000,
     progress=None,
     org_id: int | None = None,
+    allow_private: bool = False,
 ) -> dict:
     """Check every notice due by `now` (default: now), oldest due first, at most `limit` (only
     organisation `org_id`'s, if given); send the notices that are due; answer counts of what
     happened. `progress(done, total)` is called after each notice, for a progress display."""
     now = now or utcnow()
-    checker = checker or HttpChecker()
-    sender = sender or HttpSender()
+    checker = checker or HttpChecker(allow_private=allow_private)
+    sender = sender or HttpSender(allow_private=allow_private)
     with db.engine.connect() as conn:
         first = and_(  # the first notice's delay is the run's: a pending notice never checked
             notices.c.state == "pending",
