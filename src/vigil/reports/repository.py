@@ -76,13 +76,13 @@ def intake_reads(
     links: list[dict[int, int]] = [{} for _ in wanted]
     for _ in chunks:
         for idx, report_id, shared in next(rows):
-            links[idx][report_id] = shared
+            links[idx][report_id] = links[idx].get(report_id, 0) + shared  # a split report's pieces add up
     ids = _ids_of(conn, next(rows), n)
     return Earlier(priors, links, ids, last_hash_of(next(rows)))
 
 
 # -- intake ---------------------------------------------------------------------------------------
-MAX_KEYS_PER_QUERY = 2000  # keys looked up per statement (a larger single report goes alone)
+MAX_KEYS_PER_QUERY = 500  # keys looked up per statement: SQLite's limit of terms in a compound SELECT
 
 
 @lru_cache(maxsize=256)
@@ -120,34 +120,39 @@ _LINKS_PG = text(
 )  # PostgreSQL: the keys as arrays, so one statement text (planned once per connection) for any group
 
 
-def _links_chunks(wanted: list[tuple[int, set]]) -> list[list[int]]:
-    """The reports (by index) with keys, in groups of at most MAX_KEYS_PER_QUERY keys (a larger
-    single report goes alone): one query each."""
-    chunks: list[list[int]] = []
+def _links_chunks(wanted: list[tuple[int, set]]) -> list[list[tuple[int, list]]]:
+    """The reports' keys, as (report index, keys) pieces in chunks of at most MAX_KEYS_PER_QUERY keys:
+    one query each. A report with more keys than that is split over several chunks (its counts are
+    added up by the caller). SQLite allows at most 500 terms in a compound SELECT, one per key here:
+    a batch of 200 reports with three keys each, or one report of 600 files, failed before."""
+    chunks: list[list[tuple[int, list]]] = []
     size = MAX_KEYS_PER_QUERY
     for i, (_, keys) in enumerate(wanted):
-        if not keys:
-            continue
-        if size + len(keys) > MAX_KEYS_PER_QUERY:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(i)
-        size += len(keys)
+        rest = sorted(keys)
+        while rest:
+            if size >= MAX_KEYS_PER_QUERY:
+                chunks.append([])
+                size = 0
+            take = rest[: MAX_KEYS_PER_QUERY - size]
+            chunks[-1].append((i, take))
+            size += len(take)
+            rest = rest[len(take) :]
     return chunks
 
 
-def _links_query(conn: Connection, wanted: list, chunk: list[int]) -> tuple:
-    """For the reports of `chunk`, each (organisation, link keys): rows (index, earlier report id,
-    keys it shares) for the MAX_LINKS earliest non-repeat reports of the organisation sharing a key
-    (however often a URL was reported, each report gets at most MAX_LINKS rows)."""
-    keys = [(i, wanted[i][0], kind, value) for i in chunk for kind, value in sorted(wanted[i][1])]
+def _links_query(conn: Connection, wanted: list, chunk: list[tuple[int, list]]) -> tuple:
+    """For the pieces of `chunk`, each (report index, keys) of an organisation's report: rows (index,
+    earlier report id, keys it shares) for the MAX_LINKS earliest non-repeat reports of the
+    organisation sharing a key (however often a URL was reported, each report gets at most MAX_LINKS
+    rows)."""
+    keys = [(i, wanted[i][0], kind, value) for i, piece in chunk for kind, value in piece]
     if conn.dialect.name == "postgresql":
         idx, org, kind, value = (list(column) for column in zip(*keys, strict=True))
         return _LINKS_PG, {"idx": idx, "org": org, "kind": kind, "value": value, "limit": MAX_LINKS}
     params: dict = {"limit": MAX_LINKS}
     for n, (_, _, kind, value) in enumerate(keys):
         params[f"k{n}"], params[f"v{n}"] = kind, value
-    return _links_sql(tuple((i, wanted[i][0], len(wanted[i][1])) for i in chunk)), params
+    return _links_sql(tuple((i, wanted[i][0], len(piece)) for i, piece in chunk)), params
 
 
 _EARLIER_HASHES = text(
