@@ -80,19 +80,36 @@ def publish(conn: Connection, org_id: int, report_id: int) -> int:
     return len(rows)
 
 
+def _by_signal(keys) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for signal, value in keys:
+        out.setdefault(signal, []).append(value)
+    return out
+
+
+def _history(conn: Connection, org_id: int, keys, columns: tuple) -> list:
+    """Rows (`columns`, with `seq`) of the organisation's feed for the (signal, value) keys, oldest
+    first: looked up by signal, so each look-up uses the (org, signal, value) index (sorted here: an
+    ORDER BY seq made SQLite walk the org's whole feed by its seq index instead)."""
+    rows = []
+    for signal, values in _by_signal(keys).items():
+        for i in range(0, len(values), 500):
+            rows += conn.execute(
+                select(FeedItem.seq, *columns).where(
+                    FeedItem.org_id == org_id,
+                    FeedItem.signal == signal,
+                    FeedItem.value.in_(values[i : i + 500]),
+                )
+            ).all()
+    return sorted(rows, key=lambda r: r.seq)
+
+
 def _current(conn: Connection, org_id: int, keys: list[tuple[str, str]]) -> dict:
     """The latest (opinion, category, labels) of each (signal, value) in the organisation's feed."""
-    out: dict = {}
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        rows = conn.execute(
-            select(FeedItem.signal, FeedItem.value, FeedItem.opinion, FeedItem.category, FeedItem.labels)
-            .where(FeedItem.org_id == org_id, FeedItem.value.in_([v for _, v in chunk]))
-            .order_by(FeedItem.seq)
-        )
-        for r in rows:
-            out[(r.signal, r.value)] = (r.opinion, r.category, r.labels)
-    return out
+    columns = (FeedItem.signal, FeedItem.value, FeedItem.opinion, FeedItem.category, FeedItem.labels)
+    return {
+        (r.signal, r.value): (r.opinion, r.category, r.labels) for r in _history(conn, org_id, keys, columns)
+    }
 
 
 def publish_report(db: Database, org_id: int, report_id: int) -> int:
@@ -124,7 +141,11 @@ def read(db: Database, feed: str, reader: Receiver, since: int = 0, limit: int =
         ).all()
         more, rows = len(rows) > limit, rows[:limit]
         rules = rulebook.share_rules(conn, org.id)
-        allowed = [decide(rules, json.loads(r.labels or "{}"), reader).allowed for r in rows]
+        verdicts: dict[str | None, bool] = {}  # a feed has few distinct classifications: decide each once
+        for r in rows:
+            if r.labels not in verdicts:
+                verdicts[r.labels] = decide(rules, json.loads(r.labels or "{}"), reader).allowed
+        allowed = [verdicts[r.labels] for r in rows]
         known = _seen_before(
             conn, org.id, [r for r, ok in zip(rows, allowed, strict=True) if not ok], rules, reader
         )
@@ -148,17 +169,21 @@ def read(db: Database, feed: str, reader: Receiver, since: int = 0, limit: int =
 def _seen_before(conn, org_id: int, denied: list, rules, reader: Receiver) -> set[int]:
     """Of the rows the reader may not see, those whose hash it was shown before (an earlier row of the
     same hash it was allowed): it gets a tombstone, so it stops matching what it may no longer hold."""
+    if not denied:
+        return set()
+    columns = (FeedItem.signal, FeedItem.value, FeedItem.labels)
+    earlier: dict[tuple[str, str], list] = {}
+    for e in _history(conn, org_id, {(r.signal, r.value) for r in denied}, columns):
+        earlier.setdefault((e.signal, e.value), []).append(e)
     found: set[int] = set()
-    for i in range(0, len(denied), 500):
-        chunk = denied[i : i + 500]
-        earlier = conn.execute(
-            select(FeedItem.seq, FeedItem.signal, FeedItem.value, FeedItem.labels)
-            .where(FeedItem.org_id == org_id, FeedItem.value.in_([r.value for r in chunk]))
-            .order_by(FeedItem.seq)
-        ).all()
-        for r in chunk:
-            before = [e for e in earlier if e.seq < r.seq and (e.signal, e.value) == (r.signal, r.value)]
-            if before and decide(rules, json.loads(before[-1].labels or "{}"), reader).allowed:
+    verdicts: dict[str | None, bool] = {}
+    for r in denied:
+        before = [e for e in earlier.get((r.signal, r.value), []) if e.seq < r.seq]
+        if before:
+            labels = before[-1].labels
+            if labels not in verdicts:
+                verdicts[labels] = decide(rules, json.loads(labels or "{}"), reader).allowed
+            if verdicts[labels]:
                 found.add(r.seq)
     return found
 

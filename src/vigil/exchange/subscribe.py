@@ -8,10 +8,11 @@ subscription's state, not matched. Opinions go back through the outbox (reliably
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vigil.errors import NotFoundError, VigilError
@@ -132,33 +133,44 @@ def _pull(db, client, signer, sub) -> int:
 def _reset(db: Database, sub_id: int) -> None:
     with db.engine.begin() as conn:
         conn.execute(delete(SubscriptionHash).where(SubscriptionHash.subscription_id == sub_id))
-        conn.execute(update(Subscription).where(Subscription.id == sub_id).values(checkpoint=0, dirty=True))
+        conn.execute(
+            update(Subscription)
+            .where(Subscription.id == sub_id)
+            .values(checkpoint=0, dirty=True, base_dirty=True, base_checkpoint=0)
+        )
 
 
-def _apply(db: Database, sub_id: int, old: int, new: int, items: list) -> int:
-    """One page, with its checkpoint, in one transaction; compare-and-set on the old checkpoint so two
-    syncs at once never apply a page twice. Items in order: the last word on a hash wins."""
-    latest: dict[tuple[str, str], dict | None] = {}
+def _parse(items: list, old: int) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """The page's last word on each hash: (opinion, category); a tombstone is opinion `deleted`."""
+    latest: dict[tuple[str, str], tuple[str, str | None]] = {}
     for n, item in enumerate(items):
         try:
             signal, value = item["signal"], item["value"].lower()
             if len(value) != get_signal(signal).width * 2:
                 raise ValueError
             bytes.fromhex(value)
+            if item.get("deleted"):
+                latest[(signal, value)] = ("deleted", None)
+                continue
+            opinion = (
+                item["opinion"] if item["opinion"] in ("positive", "negative", "disputed") else "disputed"
+            )
             latest[(signal, value)] = (
-                None
-                if item.get("deleted")
-                else {
-                    "opinion": item["opinion"]
-                    if item["opinion"] in ("positive", "negative", "disputed")
-                    else "disputed",
-                    "category": (item.get("category") or None) and str(item["category"])[:100],
-                }
+                opinion,
+                (item.get("category") or None) and str(item["category"])[:100],
             )
         except (KeyError, TypeError, ValueError, AttributeError, VigilError):
             raise _PullError(
                 f"feed item {n} after checkpoint {old} is not a hash of a known signal"
             ) from None
+    return latest
+
+
+def _apply(db: Database, sub_id: int, old: int, new: int, items: list) -> int:
+    """One page, with its checkpoint, in one transaction; compare-and-set on the old checkpoint so two
+    syncs at once never apply a page twice. Items in order: the last word on a hash wins. A change to
+    a hash that is in the base set marks the base for rebuilding; anything else only grows `recent`."""
+    latest = _parse(items, old)
     with db.engine.begin() as conn:
         moved = conn.execute(
             update(Subscription)
@@ -167,51 +179,125 @@ def _apply(db: Database, sub_id: int, old: int, new: int, items: list) -> int:
         ).rowcount
         if moved != 1:
             return 0  # another sync applied it
-        keys = list(latest)
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            conn.execute(
-                delete(SubscriptionHash).where(
-                    SubscriptionHash.subscription_id == sub_id,
-                    tuple_(SubscriptionHash.signal, SubscriptionHash.value).in_(chunk),
-                )
-            )
+        if _touches_base(conn, sub_id, latest):
+            conn.execute(update(Subscription).where(Subscription.id == sub_id).values(base_dirty=True))
         rows = [
-            {"subscription_id": sub_id, "signal": s, "value": v, **state}
-            for (s, v), state in latest.items()
-            if state
+            {
+                "subscription_id": sub_id,
+                "signal": sig,
+                "value": v,
+                "opinion": o,
+                "category": c,
+                "seq": new,
+                "base": False,
+            }
+            for (sig, v), (o, c) in latest.items()
         ]
-        if rows:
-            conn.execute(insert(SubscriptionHash), rows)
+        for i in range(0, len(rows), 5000):
+            conn.execute(_upsert(conn), rows[i : i + 5000])
     return len(latest)
 
 
+def _upsert(conn):
+    """INSERT ... ON CONFLICT DO UPDATE for subscription_hashes (SQLite and PostgreSQL say it alike)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(SubscriptionHash)
+    changed = {k: statement.excluded[k] for k in ("opinion", "category", "seq", "base")}
+    return statement.on_conflict_do_update(
+        index_elements=["subscription_id", "signal", "value"], set_=changed
+    )
+
+
+def _touches_base(conn, sub_id: int, latest: dict) -> bool:
+    by_signal: dict[str, list[str]] = {}
+    for signal, value in latest:
+        by_signal.setdefault(signal, []).append(value)
+    for signal, values in by_signal.items():
+        for i in range(0, len(values), 500):
+            hit = conn.execute(
+                select(SubscriptionHash.value)
+                .where(
+                    SubscriptionHash.subscription_id == sub_id,
+                    SubscriptionHash.signal == signal,
+                    SubscriptionHash.value.in_(values[i : i + 500]),
+                    SubscriptionHash.base,
+                )
+                .limit(1)
+            ).first()
+            if hit is not None:
+                return True
+    return False
+
+
+RECENT = "+recent"  # the set of what arrived since the base set was built
+RECENT_MAX = 20_000  # ... merged into the base when it grows beyond this (or a twentieth of the base)
+
+
+def recent_name(set_name: str) -> str:
+    return set_name + RECENT
+
+
 def _rebuild(db: Database, sub_id: int, set_name: str, source: str) -> None:
-    from vigil.store.hashsets import HashsetRepository
-    from vigil.store.setadmin import SEPARATOR, SetAdmin
+    """Make the hash sets match the subscription's state. Like a log-structured store: the base set
+    (`set_name`) is rebuilt only when a hash in it changed or the recent additions grew large; new
+    hashes otherwise go to the small `set_name+recent` set, so 1,000 changes to a 1,000,000-hash feed
+    rebuild 1,000 entries, not a million. Both sets are matched; matching names them."""
+    from vigil.store.setadmin import SetAdmin
 
     with db.engine.connect() as conn:
-        if not conn.execute(select(Subscription.dirty).where(Subscription.id == sub_id)).scalar():
+        sub = conn.execute(select(Subscription.__table__).where(Subscription.id == sub_id)).first()
+        if not sub.dirty:
             return
-    info = HashsetRepository(db).import_entries(
-        set_name, _entries(db, sub_id), fmt=FORMAT, source=source, allow_empty=True
-    )
-    if info.version > 1:
-        SetAdmin(db).delete(f"{set_name}{SEPARATOR}{info.version - 1}")  # the feed is the history
+        recent = conn.execute(
+            select(func.count()).where(
+                SubscriptionHash.subscription_id == sub_id, SubscriptionHash.seq > sub.base_checkpoint
+            )
+        ).scalar()
+        total = conn.execute(select(func.count()).where(SubscriptionHash.subscription_id == sub_id)).scalar()
+    if sub.base_dirty or recent > max(RECENT_MAX, total // 20):
+        _import(db, set_name, _entries(db, sub_id, None), source)
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(SubscriptionHash).where(SubscriptionHash.subscription_id == sub_id).values(base=True)
+            )
+            conn.execute(
+                update(Subscription)
+                .where(Subscription.id == sub_id)
+                .values(base_checkpoint=sub.checkpoint, base_dirty=False, dirty=False)
+            )
+        with suppress(NotFoundError):
+            SetAdmin(db).delete(recent_name(set_name))
+        return
+    _import(db, recent_name(set_name), _entries(db, sub_id, sub.base_checkpoint), source)
     with db.engine.begin() as conn:
         conn.execute(update(Subscription).where(Subscription.id == sub_id).values(dirty=False))
 
 
-def _entries(db: Database, sub_id: int):
+def _import(db: Database, name: str, entries, source: str) -> None:
+    from vigil.store.hashsets import HashsetRepository
+    from vigil.store.setadmin import SEPARATOR, SetAdmin
+
+    info = HashsetRepository(db).import_entries(
+        name, entries, fmt=FORMAT, source=source, allow_empty=True, diff=False
+    )
+    if info.version > 1:
+        SetAdmin(db).delete(f"{name}{SEPARATOR}{info.version - 1}")  # the feed is the history
+
+
+def _entries(db: Database, sub_id: int, after: int | None):
+    """The hashes to match (positive and disputed), all or those changed after checkpoint `after`."""
+    query = select(
+        SubscriptionHash.signal, SubscriptionHash.value, SubscriptionHash.opinion, SubscriptionHash.category
+    ).where(
+        SubscriptionHash.subscription_id == sub_id, SubscriptionHash.opinion.in_(("positive", "disputed"))
+    )
+    if after is not None:
+        query = query.where(SubscriptionHash.seq > after)
     with db.engine.connect() as conn:
-        rows = conn.execution_options(stream_results=True, yield_per=50_000).execute(
-            select(
-                SubscriptionHash.signal,
-                SubscriptionHash.value,
-                SubscriptionHash.opinion,
-                SubscriptionHash.category,
-            ).where(SubscriptionHash.subscription_id == sub_id, SubscriptionHash.opinion != "negative")
-        )
+        rows = conn.execution_options(stream_results=True, yield_per=50_000).execute(query)
         for signal, value, opinion, category in rows:
             yield Entry(signal, bytes.fromhex(value), "disputed" if opinion == "disputed" else category)
 

@@ -89,12 +89,15 @@ class HashsetRepository:
         known: bool = False,
         progress: Callable[[int], None] | None = None,
         allow_empty: bool = False,
+        diff: bool = True,
     ) -> HashsetInfo:
         """Replace (or create) hash set `name` with `entries`, all in one transaction.
 
         Any error while reading rolls everything back: the database is as it was before. A list
         that yields no entry at all is an error unless `allow_empty`: a file of the wrong shape
         (say, VICS whose `value` holds no media) must not silently replace a set with nothing.
+        `diff=False`: no count of what changed (a feed's set, rebuilt from its own record of changes,
+        would otherwise read both versions of a million entries to compare them).
         """
         if not name.strip():
             raise VigilError("--name must not be empty")
@@ -136,7 +139,7 @@ class HashsetRepository:
                 .where(Hashset.id == set_id)
                 .values(entry_count=count, first_id=first if count else None, last_id=last if count else None)
             )
-            changes = diff_ids(conn, previous, set_id) if previous is not None else None
+            changes = diff_ids(conn, previous, set_id) if previous is not None and diff else None
         store = SetIndexStore(self.db)
         store.build_set(set_id, writer.exact)
         store.sync()  # drops the replaced version's folder

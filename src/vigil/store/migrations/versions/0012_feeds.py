@@ -53,6 +53,8 @@ def upgrade() -> None:
         sa.Column("set_name", sa.String(200), nullable=False, unique=True),
         sa.Column("checkpoint", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("dirty", sa.Boolean, nullable=False, server_default=sa.false()),  # the set needs rebuilding
+        sa.Column("base_checkpoint", sa.BigInteger, nullable=False, server_default="0"),  # of the base set
+        sa.Column("base_dirty", sa.Boolean, nullable=False, server_default=sa.true()),  # base must be rebuilt
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("last_sync_at", sa.DateTime),
         sa.Column("last_error", sa.Text),
@@ -67,8 +69,10 @@ def upgrade() -> None:
         ),
         sa.Column("signal", sa.String(16), primary_key=True),
         sa.Column("value", sa.String(128), primary_key=True),
-        sa.Column("opinion", sa.String(10), nullable=False),
+        sa.Column("opinion", sa.String(10), nullable=False),  # positive | negative | disputed | deleted
         sa.Column("category", sa.String(100)),
+        sa.Column("seq", sa.BigInteger, nullable=False),  # the checkpoint that last changed it
+        sa.Column("base", sa.Boolean, nullable=False, server_default=sa.false()),  # in the base set as built
     )
 
 
