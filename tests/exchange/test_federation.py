@@ -59,7 +59,7 @@ def test_a_peer_that_was_down_catches_up_without_loss_or_duplicates(pair, tmp_pa
         create_app(str(tmp_path / "elsewhere.db")), base_url=B_URL
     )  # not B: B's key is not there
     failed = outbox.deliver(a.db, client=down)
-    assert failed.sent == 0 and failed.failed == 1
+    assert failed.sent == 0 and failed.failed == 5  # one request for the five, refused: all kept
     assert peers.list_peers(a.db)[0]["pending"] == 5
     later = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
     assert outbox.deliver(a.db, client=b.client, now=later).sent == 5
@@ -146,3 +146,38 @@ def test_peer_add_refuses_bad_keys_and_urls(tmp_path):
     with pytest.raises(VigilError, match="give --sector"):
         peers.add_peer(db, "x", "https://x.test", key, "x-org")
     assert peers.list_peers(db) == []
+
+
+def test_a_message_refused_for_good_is_kept_and_does_not_hold_back_the_rest(pair):
+    from sqlalchemy import select
+
+    from vigil.exchange import rulebook
+    from vigil.store.models import OutboxMessage
+
+    a, b = pair
+    # A believes B's instance also speaks for "ghost-unit"; B has no such organisation
+    with a.db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO organisations (name, sector, country, created_at, peer_id) "
+            "SELECT 'ghost-unit', 'law_enforcement', 'NL', created_at, id FROM peers WHERE name = 'b'"
+        )
+    rulebook.add_rule(a.db, "hotline-a", "assessment=*", "allow", None, "ghost-unit")
+    ghost = a.client.post("/v1/reports", json=example(1), headers=a.headers).json()["id"]
+    labels = {"labels": {"assessment": "baseline"}}
+    a.client.post(f"/v1/reports/{ghost}/classifications", json=labels, headers=a.headers)
+    assert (
+        a.client.post(
+            f"/v1/reports/{ghost}/forward", json={"to": "ghost-unit"}, headers=a.headers
+        ).status_code
+        == 201
+    )
+    real = _forwarded(a)
+    delivered = outbox.deliver(a.db, client=b.client)
+    assert (delivered.sent, delivered.rejected) == (1, 1)
+    assert b.count(Report) == 1 and peers.list_peers(a.db)[0]["pending"] == 0
+    with a.db.engine.connect() as conn:
+        kept = conn.execute(
+            select(OutboxMessage.rejected_at, OutboxMessage.last_error).order_by(OutboxMessage.id)
+        ).all()
+    assert kept[0].rejected_at is not None and "ghost-unit" in kept[0].last_error
+    assert kept[1].rejected_at is None and real

@@ -46,26 +46,47 @@ def peer_of(db: Database, method: str, url: str, headers: dict, body: bytes = b"
     return peer_id
 
 
+MAX_MESSAGES = 1000  # per request
+
+
 def accept(service, method: str, url: str, headers: dict, body: bytes) -> dict:
-    """Verify and apply one request to the inbox; the answer for the peer, or Rejected."""
+    """Verify and apply one request: a message, or `{"messages": [...]}` applied in one transaction
+    (each in its own savepoint: one refused message does not undo the others). Answers each
+    message's outcome, or raises Rejected for the request as a whole (nothing applied)."""
     verified, peer_id = _verified(service.db, method, url, headers, body)
     try:
         data = json.loads(body)
-        messages.parse(data)
     except (ValueError, RecursionError):
         raise Rejected(422, "the body is not JSON") from None
-    except messages.BadMessage as exc:
-        raise Rejected(422, str(exc), exc.problems) from None
+    batch = isinstance(data, dict) and set(data) == {"messages"}
+    items = data["messages"] if batch else [data]
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_MESSAGES:
+        raise Rejected(
+            422, f"messages: 1 to {MAX_MESSAGES} messages", [{"field": "/messages", "message": "1 to 1000"}]
+        )
     with repo.intake_transaction(service.db) as conn:
         audit.lock_chain(conn)
         _use_nonce(conn, verified.nonce, verified.expires)
-        try:
-            result = receive.apply(conn, service, data, peer_id)
-        except receive.Refused as exc:
-            raise Rejected(403, str(exc)) from None
-        except messages.BadMessage as exc:
-            raise Rejected(422, str(exc), exc.problems) from None
-    return {"message": data["id"], "result": result}
+        results = [_apply_one(conn, service, item, peer_id) for item in items]
+    if not batch:
+        one = results[0]
+        if one["status"] != 200:
+            raise Rejected(one["status"], one["detail"], one.get("errors"))
+        return {"message": one["message"], "result": one["result"]}
+    return {"results": results}
+
+
+def _apply_one(conn, service, item, peer_id: int) -> dict:
+    message_id = item.get("id") if isinstance(item, dict) else None
+    try:
+        messages.parse(item)
+        with conn.begin_nested():
+            result = receive.apply(conn, service, item, peer_id)
+        return {"message": message_id, "status": 200, "result": result}
+    except receive.Refused as exc:
+        return {"message": message_id, "status": 403, "detail": str(exc)}
+    except messages.BadMessage as exc:
+        return {"message": message_id, "status": 422, "detail": str(exc), "errors": exc.problems}
 
 
 def _use_nonce(conn, nonce: str, expires: datetime) -> None:

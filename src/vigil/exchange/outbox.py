@@ -3,8 +3,11 @@ transaction as what they report (a forward, a feedback), so nothing is sent that
 nothing that happened is lost. Each peer's messages go in order (a feedback never overtakes the
 report it answers), signed (exchange.signing) to the peer's `/federation/inbox`; a failure stops that
 peer's queue and is retried with exponential back-off (2 s doubling to 10 min), so an instance that
-was down catches up when it is back. The receiver applies a message id once: a message delivered but
-not acknowledged (a timeout) is applied once however often it is resent."""
+was down catches up when it is back. Messages go up to SEND_BATCH per request (the peer applies them
+in one transaction, each in its own savepoint), so a backlog of ten thousand is a hundred requests; a
+message the peer refuses for good (403, 422) is kept with the reason and no longer holds back the
+rest. The receiver applies a message id once: a message delivered but not acknowledged (a timeout)
+is applied once however often it is resent."""
 
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ from vigil.store.models import OutboxMessage, Peer
 INBOX_PATH = "/federation/inbox"
 MAX_BACKOFF = 600.0
 CLAIM = timedelta(seconds=60)  # a message being sent is not picked again (by another worker) for this long
-BATCH = 200  # messages read per peer per round
+SEND_BATCH = 100  # messages per request
+MAX_BATCH_BYTES = 8 * 1024 * 1024  # ... and about this many bytes (the peer's body limit is 16 MiB)
+MAX_ANSWER = 4 * 1024 * 1024
 
 
 def backoff(attempts: int) -> timedelta:
@@ -31,7 +36,8 @@ def backoff(attempts: int) -> timedelta:
 @dataclass
 class Delivery:
     sent: int = 0
-    failed: int = 0
+    failed: int = 0  # to be retried
+    rejected: int = 0  # refused by the peer for good (kept in the outbox with the reason)
     errors: dict[str, str] = field(default_factory=dict)  # peer: last error
 
 
@@ -60,41 +66,63 @@ def deliver(db: Database, client=None, now: datetime | None = None, limit: int |
 def _deliver_peer(db, client, signer, peer, result: Delivery, now, limit) -> None:
     while True:
         moment = now or utcnow()
-        with db.engine.connect() as conn:
-            due = conn.execute(
-                select(OutboxMessage.id, OutboxMessage.body, OutboxMessage.attempts, OutboxMessage.next_at)
-                .where(OutboxMessage.peer_id == peer.id, OutboxMessage.delivered_at.is_(None))
-                .order_by(OutboxMessage.id)
-                .limit(BATCH)
-            ).all()
-        if not due:
+        batch = _due(db, peer.id, moment, limit - result.sent if limit is not None else SEND_BATCH)
+        if not batch:
             return
-        for row in due:
-            if row.next_at > moment or not _claim(db, row, moment):
-                return  # the oldest is not due (or another worker has it): keep the order
-            error = _send(client, signer, peer.url + INBOX_PATH, row.body.encode())
-            _record(db, peer.id, row, error, moment)
-            if error:
-                result.failed += 1
-                result.errors[peer.name] = error
-                return
-            result.sent += 1
-            if limit is not None and result.sent >= limit:
-                return
+        url = peer.url + INBOX_PATH
+        body = b'{"messages":[' + b",".join(row.body.encode() for row in batch) + b"]}"
+        outcome = _send(client, signer, url, body)
+        _record(db, peer.id, batch, outcome, moment)
+        if isinstance(outcome, str):
+            result.failed += len(batch)
+            result.errors[peer.name] = outcome
+            return
+        for answer in outcome:
+            if answer.get("status") == 200:
+                result.sent += 1
+            else:
+                result.rejected += 1
+                result.errors[peer.name] = f"message refused: {str(answer.get('detail'))[:300]}"
+        if limit is not None and result.sent >= limit:
+            return
 
 
-def _claim(db: Database, row, now: datetime) -> bool:
-    """Take the message for CLAIM (compare-and-set on next_at), so two workers never send it at once."""
+def _due(db: Database, peer_id: int, now: datetime, most: int) -> list:
+    """The peer's oldest waiting messages, as long as each is due (order is kept: a message waiting
+    for its retry holds back those after it), at most `most` and about MAX_BATCH_BYTES; claimed for
+    CLAIM so that two workers never send them at once. Empty if none is due or another has them."""
     with db.engine.begin() as conn:
+        rows = conn.execute(
+            select(OutboxMessage.id, OutboxMessage.body, OutboxMessage.attempts, OutboxMessage.next_at)
+            .where(
+                OutboxMessage.peer_id == peer_id,
+                OutboxMessage.delivered_at.is_(None),
+                OutboxMessage.rejected_at.is_(None),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(max(1, min(most, SEND_BATCH)))
+        ).all()
+        batch, size = [], 0
+        for row in rows:
+            if row.next_at > now or (batch and size + len(row.body) > MAX_BATCH_BYTES):
+                break
+            batch.append(row)
+            size += len(row.body)
+        if not batch:
+            return []
         taken = conn.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.next_at == row.next_at)
+            .where(OutboxMessage.id.in_([r.id for r in batch]), OutboxMessage.next_at <= now)
             .values(next_at=now + CLAIM)
         ).rowcount
-    return taken == 1
+        if taken != len(batch):
+            conn.rollback()
+            return []
+    return batch
 
 
-def _send(client, signer, url: str, body: bytes) -> str | None:
+def _send(client, signer, url: str, body: bytes) -> list[dict] | str:
+    """Each message's answer ({"message", "status", ...}), or why the request as a whole failed."""
     import httpx
 
     headers = signer.headers("POST", url, body)
@@ -102,32 +130,60 @@ def _send(client, signer, url: str, body: bytes) -> str | None:
         response = client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {str(exc)[:200]}"
-    if response.status_code == 200:
-        return None
     try:
-        detail = json.loads(response.content[:4000]).get("detail", "")
-    except (ValueError, AttributeError):
-        detail = ""
+        answer = json.loads(response.content[:MAX_ANSWER])
+    except ValueError:
+        answer = {}
+    if response.status_code == 200 and isinstance(answer, dict) and isinstance(answer.get("results"), list):
+        return answer["results"]
+    detail = answer.get("detail", "") if isinstance(answer, dict) else ""
     return f"HTTP {response.status_code} {str(detail)[:300]}".strip()
 
 
-def _record(db: Database, peer_id: int, row, error: str | None, now: datetime) -> None:
+def _record(db: Database, peer_id: int, batch: list, outcome: list[dict] | str, now: datetime) -> None:
+    """What became of each message: delivered, refused for good (kept, with the reason: a message the
+    peer will never take must not hold back the rest), or to be retried after its back-off."""
     with db.engine.begin() as conn:
-        if error is None:
+        if isinstance(outcome, str):
+            for row in batch:
+                conn.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id)
+                    .values(
+                        attempts=row.attempts + 1, last_error=outcome, next_at=now + backoff(row.attempts + 1)
+                    )
+                )
+            conn.execute(
+                update(Peer).where(Peer.id == peer_id).values(last_attempt_at=now, last_error=outcome)
+            )
+            return
+        answers = {a.get("message"): a for a in outcome if isinstance(a, dict)}
+        delivered, errors = [], None
+        for row in batch:
+            answer = answers.get(json.loads(row.body)["id"], {"status": 0, "detail": "no answer for it"})
+            if answer.get("status") == 200:
+                delivered.append(row.id)
+                continue
+            errors = f"HTTP {answer.get('status')} {str(answer.get('detail'))[:300]}"
+            final = answer.get("status") in (403, 422)
             conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id)
-                .values(delivered_at=utcnow(), attempts=row.attempts + 1, last_error=None)
+                .values(
+                    attempts=row.attempts + 1,
+                    last_error=errors,
+                    rejected_at=now if final else None,
+                    next_at=now if final else now + backoff(row.attempts + 1),
+                )
             )
-            conn.execute(
-                update(Peer)
-                .where(Peer.id == peer_id)
-                .values(last_attempt_at=now, last_success_at=now, last_error=None)
-            )
-        else:
+        if delivered:
             conn.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(attempts=row.attempts + 1, last_error=error, next_at=now + backoff(row.attempts + 1))
+                .where(OutboxMessage.id.in_(delivered))
+                .values(delivered_at=utcnow(), attempts=OutboxMessage.attempts + 1, last_error=None)
             )
-            conn.execute(update(Peer).where(Peer.id == peer_id).values(last_attempt_at=now, last_error=error))
+        conn.execute(
+            update(Peer)
+            .where(Peer.id == peer_id)
+            .values(last_attempt_at=now, last_success_at=now, last_error=errors)
+        )

@@ -107,7 +107,7 @@ def list_peers(db: Database) -> list[dict]:
         pending = dict(
             conn.execute(
                 select(OutboxMessage.peer_id, func.count())
-                .where(OutboxMessage.delivered_at.is_(None))
+                .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.rejected_at.is_(None))
                 .group_by(OutboxMessage.peer_id)
             ).all()
         )

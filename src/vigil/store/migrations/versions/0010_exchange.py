@@ -93,9 +93,10 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_at", sa.DateTime, nullable=False),
         sa.Column("delivered_at", sa.DateTime),
+        sa.Column("rejected_at", sa.DateTime),  # the peer refused it for good (kept, not retried)
         sa.Column("last_error", sa.Text),
     )
-    op.create_index("ix_outbox_due", "outbox", ["delivered_at", "next_at"])
+    op.create_index("ix_outbox_peer", "outbox", ["peer_id", "delivered_at", "rejected_at", "id"])
     op.create_table(
         "inbox",
         sa.Column("message_id", sa.String(64), primary_key=True),
