@@ -69,6 +69,7 @@ def _body(i: int) -> dict:
 
     body = json.loads(json.dumps(report_schema()["examples"][0]))
     body["files"] = [{"hashes": {"md5": f"{random.getrandbits(128):032x}"}}]
+    body["channel"] = {"kind": "web", "urls": [f"https://site{random.getrandbits(40)}.example/{i}"]}
     body["reportedPerson"] = {"service": "bench", "screenName": f"user{i}-{random.getrandbits(40)}"}
     return body
 

@@ -179,7 +179,10 @@ def _apply(db: Database, sub_id: int, old: int, new: int, items: list) -> int:
         ).rowcount
         if moved != 1:
             return 0  # another sync applied it
-        if _touches_base(conn, sub_id, latest):
+        base = conn.execute(
+            select(Subscription.base_checkpoint, Subscription.base_dirty).where(Subscription.id == sub_id)
+        ).first()
+        if not base.base_dirty and _touches_base(conn, sub_id, latest, base.base_checkpoint):
             conn.execute(update(Subscription).where(Subscription.id == sub_id).values(base_dirty=True))
         rows = [
             {
@@ -189,7 +192,6 @@ def _apply(db: Database, sub_id: int, old: int, new: int, items: list) -> int:
                 "opinion": o,
                 "category": c,
                 "seq": new,
-                "base": False,
             }
             for (sig, v), (o, c) in latest.items()
         ]
@@ -205,13 +207,14 @@ def _upsert(conn):
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     statement = dialect_insert(SubscriptionHash)
-    changed = {k: statement.excluded[k] for k in ("opinion", "category", "seq", "base")}
+    changed = {k: statement.excluded[k] for k in ("opinion", "category", "seq")}
     return statement.on_conflict_do_update(
         index_elements=["subscription_id", "signal", "value"], set_=changed
     )
 
 
-def _touches_base(conn, sub_id: int, latest: dict) -> bool:
+def _touches_base(conn, sub_id: int, latest: dict, base_checkpoint: int) -> bool:
+    """Is any of these hashes in the base set (last changed at or before the base was built)?"""
     by_signal: dict[str, list[str]] = {}
     for signal, value in latest:
         by_signal.setdefault(signal, []).append(value)
@@ -223,7 +226,7 @@ def _touches_base(conn, sub_id: int, latest: dict) -> bool:
                     SubscriptionHash.subscription_id == sub_id,
                     SubscriptionHash.signal == signal,
                     SubscriptionHash.value.in_(values[i : i + 500]),
-                    SubscriptionHash.base,
+                    SubscriptionHash.seq <= base_checkpoint,
                 )
                 .limit(1)
             ).first()
@@ -260,9 +263,6 @@ def _rebuild(db: Database, sub_id: int, set_name: str, source: str) -> None:
     if sub.base_dirty or recent > max(RECENT_MAX, total // 20):
         _import(db, set_name, _entries(db, sub_id, None), source)
         with db.engine.begin() as conn:
-            conn.execute(
-                update(SubscriptionHash).where(SubscriptionHash.subscription_id == sub_id).values(base=True)
-            )
             conn.execute(
                 update(Subscription)
                 .where(Subscription.id == sub_id)

@@ -399,5 +399,5 @@ class SubscriptionHash(Base):
     value: Mapped[str] = mapped_column(String(128), primary_key=True)
     opinion: Mapped[str] = mapped_column(String(10))
     category: Mapped[str | None] = mapped_column(String(100))
-    seq: Mapped[int] = mapped_column(BigInteger)
-    base: Mapped[bool] = mapped_column(Boolean, default=False)
+    seq: Mapped[int] = mapped_column(BigInteger)  # the checkpoint that last changed it
+    __table_args__ = (Index("ix_subscription_hashes_seq", "subscription_id", "seq"),)

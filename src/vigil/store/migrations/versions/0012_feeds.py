@@ -71,9 +71,11 @@ def upgrade() -> None:
         sa.Column("value", sa.String(128), primary_key=True),
         sa.Column("opinion", sa.String(10), nullable=False),  # positive | negative | disputed | deleted
         sa.Column("category", sa.String(100)),
-        sa.Column("seq", sa.BigInteger, nullable=False),  # the checkpoint that last changed it
-        sa.Column("base", sa.Boolean, nullable=False, server_default=sa.false()),  # in the base set as built
+        sa.Column(
+            "seq", sa.BigInteger, nullable=False
+        ),  # the checkpoint that last changed it (base: <= base's)
     )
+    op.create_index("ix_subscription_hashes_seq", "subscription_hashes", ["subscription_id", "seq"])
 
 
 def downgrade() -> None:
