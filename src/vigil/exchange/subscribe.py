@@ -22,7 +22,7 @@ from vigil.hashsets import Entry
 from vigil.signals import get_signal
 from vigil.store.audit import append
 from vigil.store.db import Database, utcnow
-from vigil.store.models import Organisation, Peer, Subscription, SubscriptionHash
+from vigil.store.models import Hashset, Organisation, Peer, Subscription, SubscriptionHash
 
 FORMAT = "feed"
 
@@ -195,9 +195,36 @@ def _apply(db: Database, sub_id: int, old: int, new: int, items: list) -> int:
             }
             for (sig, v), (o, c) in latest.items()
         ]
-        for i in range(0, len(rows), 5000):
-            conn.execute(_upsert(conn), rows[i : i + 5000])
+        if conn.dialect.name == "postgresql":
+            _copy_upsert(conn, rows)
+        else:
+            for i in range(0, len(rows), 5000):
+                conn.execute(_upsert(conn), rows[i : i + 5000])
     return len(latest)
+
+
+_COLUMNS = "subscription_id, signal, value, opinion, category, seq"
+
+
+def _copy_upsert(conn, rows: list[dict]) -> None:
+    """PostgreSQL: the page by COPY into a temporary table, then one INSERT ... ON CONFLICT from it
+    (executemany of the upsert took ~25 s for a million hashes)."""
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS feed_page "
+            "(LIKE subscription_hashes INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY feed_page ({_COLUMNS}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(
+                    (r["subscription_id"], r["signal"], r["value"], r["opinion"], r["category"], r["seq"])
+                )
+        cursor.execute(
+            f"INSERT INTO subscription_hashes ({_COLUMNS}) SELECT {_COLUMNS} FROM feed_page "
+            "ON CONFLICT (subscription_id, signal, value) DO UPDATE SET opinion = excluded.opinion, "
+            "category = excluded.category, seq = excluded.seq"
+        )
 
 
 def _upsert(conn):
@@ -214,23 +241,21 @@ def _upsert(conn):
 
 
 def _touches_base(conn, sub_id: int, latest: dict, base_checkpoint: int) -> bool:
-    """Is any of these hashes in the base set (last changed at or before the base was built)?"""
+    """Is any of these hashes in the base set (last changed at or before the base was built)? Looked
+    up by key (the primary key); the checkpoint is compared here, so no planner walks the seq index."""
     by_signal: dict[str, list[str]] = {}
     for signal, value in latest:
         by_signal.setdefault(signal, []).append(value)
     for signal, values in by_signal.items():
         for i in range(0, len(values), 500):
-            hit = conn.execute(
-                select(SubscriptionHash.value)
-                .where(
+            seqs = conn.execute(
+                select(SubscriptionHash.seq).where(
                     SubscriptionHash.subscription_id == sub_id,
                     SubscriptionHash.signal == signal,
                     SubscriptionHash.value.in_(values[i : i + 500]),
-                    SubscriptionHash.seq <= base_checkpoint,
                 )
-                .limit(1)
-            ).first()
-            if hit is not None:
+            ).scalars()
+            if any(seq <= base_checkpoint for seq in seqs):
                 return True
     return False
 
@@ -259,10 +284,12 @@ def _rebuild(db: Database, sub_id: int, set_name: str, source: str) -> None:
                 SubscriptionHash.subscription_id == sub_id, SubscriptionHash.seq > sub.base_checkpoint
             )
         ).scalar()
-        total = conn.execute(select(func.count()).where(SubscriptionHash.subscription_id == sub_id)).scalar()
+        total = conn.execute(select(Hashset.entry_count).where(Hashset.name == set_name)).scalar() or 0
     if sub.base_dirty or recent > max(RECENT_MAX, total // 20):
         _import(db, set_name, _entries(db, sub_id, None), source)
         with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # after a bulk load: plans by key, not by a guess
+                conn.exec_driver_sql("ANALYZE subscription_hashes")
             conn.execute(
                 update(Subscription)
                 .where(Subscription.id == sub_id)
