@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from api import _pg_database
 from tables import print_table
 
 PASSWORD = "a sufficiently long benchmark password"
@@ -190,7 +191,8 @@ def main() -> None:
     from vigil.reports.service import ReportService
 
     tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-exchange-"))
-    b_url, drop = _pg(args.pg) if args.pg else (str(tmp / "b.db"), lambda: None)
+    pg = _pg_database(args.pg) if args.pg else None
+    b_url, drop = pg or (str(tmp / "b.db"), lambda: None)
     a_db = str(tmp / "a.db")
     a, b, principal, token = setup(a_db, b_url)
     server_a, server_b = Server(a_db), Server(b_url)
@@ -279,24 +281,10 @@ def main() -> None:
         server_b.stop()
         drop()
     print_table(
-        f"Exchange between two vigil serve instances (A: SQLite; B: {'PostgreSQL' if args.pg else 'SQLite'})",
+        f"Exchange between two vigil serve instances (A: SQLite; B: {'PostgreSQL' if pg else 'SQLite'})",
         ["what", "time", "rate", "beside it", "target", "verdict"],
         rows,
     )
-
-
-def _pg(base: str):
-    import psycopg
-
-    name = f"vigil_bench_x_{os.getpid()}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{base.rpartition('/')[0]}/{name}", drop
 
 
 if __name__ == "__main__":

@@ -75,27 +75,27 @@ def add_route(db: Database, org: str, label: str, sector: str | None, to: str | 
     return route_id
 
 
-def share_rules(conn: Connection, org_id: int) -> list[Rule]:
+def _rows(conn: Connection, model, org_id: int) -> list:
+    """The organisation's rules of `model` (ShareRule or RouteRule), with the named receiver's name."""
     target = aliased(Organisation)
-    rows = conn.execute(
-        select(ShareRule.__table__, target.name.label("to_name"))
-        .outerjoin(target, target.id == ShareRule.to_org_id)
-        .where(ShareRule.org_id == org_id)
-        .order_by(ShareRule.id)
+    return conn.execute(
+        select(model.__table__, target.name.label("to_name"))
+        .outerjoin(target, target.id == model.to_org_id)
+        .where(model.org_id == org_id)
+        .order_by(model.id)
     ).all()
-    return [Rule(r.id, r.label, r.value, r.effect, r.sector, r.to_name) for r in rows]
+
+
+def share_rules(conn: Connection, org_id: int) -> list[Rule]:
+    return [
+        Rule(r.id, r.label, r.value, r.effect, r.sector, r.to_name) for r in _rows(conn, ShareRule, org_id)
+    ]
 
 
 def routes(conn: Connection, org_id: int) -> list[dict]:
-    target = aliased(Organisation)
-    rows = conn.execute(
-        select(RouteRule.__table__, target.name.label("to_name"))
-        .outerjoin(target, target.id == RouteRule.to_org_id)
-        .where(RouteRule.org_id == org_id)
-        .order_by(RouteRule.id)
-    ).all()
     return [
-        {"id": r.id, "label": r.label, "value": r.value, "sector": r.sector, "to": r.to_name} for r in rows
+        {"id": r.id, "label": r.label, "value": r.value, "sector": r.sector, "to": r.to_name}
+        for r in _rows(conn, RouteRule, org_id)
     ]
 
 

@@ -99,35 +99,59 @@ class _PullError(Exception):
     pass
 
 
-def _pull(db, client, signer, sub) -> int:
+class _Stale(Exception):
+    """The publisher no longer knows the checkpoint (HTTP 410): resync from the start."""
+
+
+def _fetch(client, signer, sub, checkpoint: int) -> tuple[int, list, bool]:
+    """One page after `checkpoint`: (its checkpoint, items, whether more follow)."""
     import httpx
 
+    url = f"{sub.url}/v1/feeds/{quote(sub.feed, safe='')}?since={checkpoint}"
+    try:
+        response = client.get(url, headers=signer.headers("GET", url, b""))
+    except httpx.HTTPError as exc:
+        raise _PullError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    if response.status_code == 410:
+        raise _Stale
+    if response.status_code != 200:
+        raise _PullError(f"HTTP {response.status_code} from {sub.name}: {response.text[:300]}")
+    try:
+        page = response.json()
+        new_checkpoint, items, more = int(page["checkpoint"]), page["items"], bool(page["more"])
+    except (ValueError, KeyError, TypeError):
+        raise _PullError(f"{sub.name} answered something that is not a feed page") from None
+    if new_checkpoint < checkpoint:
+        raise _PullError(f"{sub.name} went back in time (checkpoint {new_checkpoint} < {checkpoint})")
+    if not isinstance(items, list):
+        raise _PullError(f"{sub.name} answered something that is not a feed page")
+    return new_checkpoint, items, more
+
+
+def _pull(db, client, signer, sub) -> int:
+    """Pages from the subscription's checkpoint to the end; the next page is fetched while this one
+    is applied (the publisher reading and the subscriber writing overlap), pages applied in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
     applied = 0
-    while True:
-        with db.engine.connect() as conn:
-            checkpoint = conn.execute(
-                select(Subscription.checkpoint).where(Subscription.id == sub.id)
-            ).scalar()
-        url = f"{sub.url}/v1/feeds/{quote(sub.feed, safe='')}?since={checkpoint}"
-        try:
-            response = client.get(url, headers=signer.headers("GET", url, b""))
-        except httpx.HTTPError as exc:
-            raise _PullError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
-        if response.status_code == 410:
-            _reset(db, sub.id)
-            continue
-        if response.status_code != 200:
-            raise _PullError(f"HTTP {response.status_code} from {sub.name}: {response.text[:300]}")
-        try:
-            page = response.json()
-            new_checkpoint, items, more = int(page["checkpoint"]), page["items"], bool(page["more"])
-        except (ValueError, KeyError, TypeError):
-            raise _PullError(f"{sub.name} answered something that is not a feed page") from None
-        if new_checkpoint < checkpoint:
-            raise _PullError(f"{sub.name} went back in time (checkpoint {new_checkpoint} < {checkpoint})")
-        applied += _apply(db, sub.id, checkpoint, new_checkpoint, items)
-        if not more:
-            return applied
+    with ThreadPoolExecutor(1) as pool:
+        while True:
+            with db.engine.connect() as conn:
+                checkpoint = conn.execute(
+                    select(Subscription.checkpoint).where(Subscription.id == sub.id)
+                ).scalar()
+            try:
+                pending = pool.submit(_fetch, client, signer, sub, checkpoint)
+                while True:
+                    new_checkpoint, items, more = pending.result()
+                    if more:
+                        pending = pool.submit(_fetch, client, signer, sub, new_checkpoint)
+                    applied += _apply(db, sub.id, checkpoint, new_checkpoint, items)
+                    checkpoint = new_checkpoint
+                    if not more:
+                        return applied
+            except _Stale:
+                _reset(db, sub.id)
 
 
 def _reset(db: Database, sub_id: int) -> None:
