@@ -158,3 +158,23 @@ def _audit(db):
 
     with db.engine.connect() as conn:
         return conn.execute(select(AuditEntry.__table__)).all()
+
+
+def test_the_sender_sees_feedback_in_statistics(client, make_org, db_url):
+    a, b = make_org(), make_org(sector="law_enforcement")
+    db = database(db_url)
+    rulebook.add_rule(db, a.name, "assessment=*", "allow", "law_enforcement", None)
+    rulebook.add_rule(db, b.name, "assessment=*", "allow", None, a.name)
+    received = []
+    for _ in range(3):
+        report_id = _report(client, a, example(1))
+        _classify(client, a, report_id, {"assessment": "baseline"})
+        received.append(_forward(client, a, report_id, b.name).json()["delivered"]["report"])
+    for rid, outcome in zip(received[:2], ("case_opened", "victim_identified"), strict=True):
+        answer = client.post(f"/v1/reports/{rid}/feedback", json={"outcome": outcome}, headers=b.h())
+        assert answer.status_code == 201, answer.text
+    stats = client.get("/v1/exchange/stats", headers=a.h()).json()["receivers"]
+    assert [(s["organisation"], s["forwarded"], s["answered"]) for s in stats] == [(b.name, 3, 2)]
+    assert stats[0]["outcomes"] == {"case_opened": 1, "victim_identified": 1}
+    assert stats[0]["hours_to_answer"]["median"] is not None
+    assert client.get("/v1/exchange/stats", headers=b.h()).json()["receivers"] == []  # B forwarded nothing

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from vigil.api.guard import FEDERATION_INBOX
 from vigil.api.problems import problem
-from vigil.exchange import feedback, feeds, forward, inbox, messages
+from vigil.exchange import feedback, feeds, forward, inbox, messages, stats
 from vigil.reports.accounts import Principal
 
 
@@ -67,6 +67,12 @@ def install(
     def report_exchange(report_id: ReportId, who: Who) -> dict:
         """Where the report came from (the whole chain), where it went, and the feedback."""
         return feedback.history(service.db, who, report_id)
+
+    @app.get("/v1/exchange/stats", tags=["exchange"])
+    def exchange_stats(who: Who) -> dict:
+        """What the organisation's forwards became, per receiver: forwarded, answered, outcomes,
+        hours to the first answer (median, 90th percentile)."""
+        return stats.feedback_stats(service.db, who)
 
     @app.post(FEDERATION_INBOX, tags=["federation"], include_in_schema=True)
     async def federation_inbox(request: Request):
