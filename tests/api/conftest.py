@@ -95,6 +95,10 @@ def make_org(db_url, client):
 
 
 def example(i: int = 0) -> dict:
+    """A copy of the template's example `i` (the template is cached: a test that changed the example
+    itself changed it for every later test, and for the app serving /schema/report)."""
+    import copy
+
     from vigil.reports.template import report_schema
 
-    return report_schema()["examples"][i]
+    return copy.deepcopy(report_schema()["examples"][i])

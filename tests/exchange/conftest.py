@@ -30,7 +30,10 @@ class Instance:
 
 
 @pytest.fixture
-def pair(tmp_path):
+def pair(tmp_path, monkeypatch):
+    # each instance keeps its set indexes beside its own database (the PostgreSQL half of the API
+    # tests points VIGIL_INDEX_DIR at its folder for the whole session)
+    monkeypatch.delenv("VIGIL_INDEX_DIR", raising=False)
     a = Instance(tmp_path / "a.db", "hotline-a", "hotline", A_URL)
     b = Instance(tmp_path / "b.db", "police-b", "law_enforcement", B_URL)
     peers.add_peer(a.db, "b", B_URL, peers.public_key(b.db), "police-b", "law_enforcement", "NL")

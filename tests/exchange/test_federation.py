@@ -145,6 +145,18 @@ def test_peer_add_refuses_bad_keys_and_urls(tmp_path):
         peers.add_peer(db, "x", "ftp://x.test", key, "x-org", "hotline", "NL")
     with pytest.raises(VigilError, match="give --sector"):
         peers.add_peer(db, "x", "https://x.test", key, "x-org")
+    for url in ("https://user:pw@x.test", "https://x.test/?q=1", "https://x.test/#f"):
+        with pytest.raises(VigilError, match="no user, password, query or fragment"):
+            peers.add_peer(db, "x", url, key, "x-org", "hotline", "NL")
+    with pytest.raises(VigilError, match="--sector must be one of"):
+        peers.add_peer(db, "x", "https://x.test", key, "x-org", "bakery", "NL")
+    # a local organisation (it has users here) is never handed to a peer: its reports would leave
+    from vigil.reports.accounts import Accounts
+
+    Accounts(db).create_org("our-desk", "hotline", "NL")
+    Accounts(db).create_user("me@our-desk.example", "our-desk", "analyst", "a long enough password")
+    with pytest.raises(VigilError, match="this instance's own"):
+        peers.add_peer(db, "x", "https://x.test", key, "our-desk")
     assert peers.list_peers(db) == []
 
 

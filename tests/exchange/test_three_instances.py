@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime, timedelta
@@ -29,6 +30,18 @@ CONTENT = b"an ordinary benign test file, standing in for a reported picture\n"
 MD5 = hashlib.md5(CONTENT).hexdigest()
 
 
+def _env(db: str) -> dict:
+    """Each instance's own index folder: beside its SQLite file, or its own for PostgreSQL (the API
+    tests' session may have set VIGIL_INDEX_DIR for theirs)."""
+    env = {k: v for k, v in os.environ.items() if k != "VIGIL_INDEX_DIR"}
+    if db.startswith("postgresql"):
+        env["VIGIL_INDEX_DIR"] = INDEX_DIRS.setdefault(db, tempfile.mkdtemp(prefix="vigil-index-"))
+    return env
+
+
+INDEX_DIRS: dict[str, str] = {}
+
+
 def vigil(*args: str, db: str, stdin: str | None = None) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "vigil.cli.main", *args, "--db", db],
@@ -36,6 +49,7 @@ def vigil(*args: str, db: str, stdin: str | None = None) -> str:
         capture_output=True,
         text=True,
         timeout=120,
+        env=_env(db),
     )
     assert done.returncode == 0, (args, done.stderr)
     return done.stdout.strip()
@@ -93,7 +107,7 @@ class Instance:
         self.process = None
 
     def start(self, *args: str) -> None:
-        env = {**os.environ, "VIGIL_EXCHANGE_INTERVAL": "0.3", "VIGIL_ALLOW_PRIVATE_HOSTS": "1"}
+        env = {**_env(self.db), "VIGIL_EXCHANGE_INTERVAL": "0.3", "VIGIL_ALLOW_PRIVATE_HOSTS": "1"}
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -270,6 +284,7 @@ def test_the_whole_story(network):
         one.stop()
         verified = subprocess.run(
             [sys.executable, "-m", "vigil.cli.main", "audit", "verify", "--db", one.db],
+            env=_env(one.db),
             capture_output=True,
             text=True,
             timeout=120,

@@ -15,7 +15,7 @@ from vigil.exchange import signing
 from vigil.reports.accounts import SECTORS
 from vigil.store.audit import append
 from vigil.store.db import Database, utcnow
-from vigil.store.models import InstanceKey, Organisation, OutboxMessage, Peer
+from vigil.store.models import InstanceKey, Organisation, OutboxMessage, Peer, Report, User
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -48,9 +48,19 @@ def _check_url(url: str) -> str:
         parsed = URL(url)
     except (ValueError, TypeError):
         parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host or len(url) > 2000:
+    if (
+        parsed is None
+        or parsed.scheme not in ("http", "https")
+        or not parsed.host
+        or len(url) > 2000
+        or parsed.user is not None
+        or parsed.password is not None
+        or parsed.query_string
+        or parsed.fragment
+    ):
         raise VigilError(
-            f"--url must be the peer's http(s) base URL such as https://vigil.example.org, got {url[:200]!r}"
+            "--url must be the peer's http(s) base URL such as https://vigil.example.org (no user, "
+            f"password, query or fragment), got {url[:200]!r}"
         )
     return str(parsed).rstrip("/")
 
@@ -78,28 +88,54 @@ def add_peer(
             ).inserted_primary_key[0]
         except IntegrityError:
             raise VigilError(f"a peer named {name!r} exists already") from None
-        found = conn.execute(
-            select(Organisation.id, Organisation.peer_id).where(Organisation.name == org)
-        ).first()
-        if found is None:
-            if sector not in SECTORS or not re.fullmatch(r"[A-Z]{2}", country or ""):
-                raise VigilError(
-                    f"no organisation named {org[:200]!r} yet: give --sector ({', '.join(SECTORS)}) and "
-                    "--country (two letters) to record it as this peer's"
-                )
-            org_id = conn.execute(
-                insert(Organisation).values(
-                    name=org, sector=sector, country=country, created_at=utcnow(), peer_id=peer_id
-                )
-            ).inserted_primary_key[0]
-        elif found.peer_id is not None:
-            raise VigilError(f"organisation {org[:200]!r} is already spoken for by another peer")
-        else:
-            org_id = found.id
-            conn.execute(update(Organisation).where(Organisation.id == org_id).values(peer_id=peer_id))
+        org_id = _peer_org(conn, org, sector, country, peer_id)
         detail = {"url": url, "key": signing.key_id(public), "org": org}
         append(conn, "admin-cli", org_id, "exchange.peer-add", f"peer:{peer_id}", detail)
     return peer_id
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _peer_org(conn, org: str, sector: str | None, country: str | None, peer_id: int) -> int:
+    """The organisation the peer speaks for: an existing one that is nobody's here (no users, no
+    reports: pinning a peer for a local organisation would send its reports off the machine), or a
+    new one recorded with `sector` and `country`."""
+    if not org or len(org) > 200 or _CONTROL.search(org):
+        raise VigilError(f"--org must be 1 to 200 characters without control characters, got {org[:200]!r}")
+    found = conn.execute(
+        select(Organisation.id, Organisation.peer_id).where(Organisation.name == org)
+    ).first()
+    if found is not None:
+        if found.peer_id is not None:
+            raise VigilError(f"organisation {org!r} is already spoken for by another peer")
+        local = (
+            conn.execute(select(User.id).where(User.org_id == found.id).limit(1)).first()
+            or conn.execute(select(Report.id).where(Report.org_id == found.id).limit(1)).first()
+        )
+        if local is not None:
+            raise VigilError(
+                f"organisation {org!r} is this instance's own (it has users or reports here): "
+                "a peer cannot speak for it; give the peer's organisation its own name"
+            )
+        conn.execute(update(Organisation).where(Organisation.id == found.id).values(peer_id=peer_id))
+        return found.id
+    if sector is None and country is None:
+        raise VigilError(
+            f"no organisation named {org!r} yet: give --sector ({', '.join(SECTORS)}) and --country (two "
+            "letters) to record it as this peer's"
+        )
+    if sector not in SECTORS:
+        raise VigilError(f"--sector must be one of {', '.join(SECTORS)}, got {str(sector)[:100]!r}")
+    if not re.fullmatch(r"[A-Z]{2}", country or ""):
+        raise VigilError(
+            f"--country must be a two-letter ISO 3166 code such as NL, got {str(country)[:100]!r}"
+        )
+    return conn.execute(
+        insert(Organisation).values(
+            name=org, sector=sector, country=country, created_at=utcnow(), peer_id=peer_id
+        )
+    ).inserted_primary_key[0]
 
 
 def list_peers(db: Database) -> list[dict]:

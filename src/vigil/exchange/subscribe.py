@@ -8,6 +8,7 @@ subscription's state, not matched. Opinions go back through the outbox (reliably
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -35,6 +36,7 @@ def subscribe(db: Database, peer: str, feed: str, set_name: str, org: str | None
         if peer_id is None:
             raise NotFoundError(f"no peer named {peer[:100]!r} (vigil exchange peers)")
         org_id = _local_org(conn, org)
+        _check_set_name(conn, set_name)
         try:
             with conn.begin_nested():
                 sub_id = conn.execute(
@@ -86,9 +88,9 @@ def sync(db: Database, client=None) -> SyncResult:
                 result.pulled[sub.set_name] = _pull(db, client, signer, sub)
                 _rebuild(db, sub.id, sub.set_name, f"peer {sub.name}, feed {sub.feed}")
                 _state(db, sub.id, None)
-            except _PullError as exc:
+            except (_PullError, VigilError) as exc:  # one subscription's trouble never stops the others
                 result.errors[sub.set_name] = str(exc)
-                _state(db, sub.id, str(exc))
+                _state(db, sub.id, str(exc)[:2000])
     finally:
         if own:
             client.close()
@@ -385,6 +387,24 @@ def send_opinion(db: Database, set_name: str, items: list[dict], by: str = "admi
             {"set": set_name, "items": len(items), "message": message["id"]},
         )
     return message["id"]
+
+
+def _check_set_name(conn, set_name: str) -> None:
+    """A new set's name, as `hashset import` takes it, and not one in use: subscribing must never
+    replace an operator's own list."""
+    from vigil.store.setadmin import SEPARATOR
+
+    if not set_name.strip() or len(set_name) > 150 or SEPARATOR in set_name or _CONTROL.search(set_name):
+        raise VigilError(
+            f"--name must be 1 to 150 characters, without {SEPARATOR!r} or control characters, "
+            f"got {set_name[:150]!r}"
+        )
+    for name in (set_name, recent_name(set_name)):
+        if conn.execute(select(Hashset.id).where(Hashset.name == name)).first() is not None:
+            raise VigilError(f"a hash set named {name!r} exists already: choose another --name")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _local_org(conn, org: str | None) -> int:
