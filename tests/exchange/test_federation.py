@@ -193,3 +193,38 @@ def test_a_message_refused_for_good_is_kept_and_does_not_hold_back_the_rest(pair
         ).all()
     assert kept[0].rejected_at is not None and "ghost-unit" in kept[0].last_error
     assert kept[1].rejected_at is None and real
+
+
+def test_what_a_peer_says_is_checked_like_local_input(pair):
+    a, b = pair
+    signer = peers.signer(a.db)
+    before = (b.count(Report), b.count(InboxMessage))
+    report = example(0)
+    base = {"report": report, "files": [{"position": 0}], "rule": "by hand", "by": "x@y"}
+    bad_label = _post(b, signer, _message(body={**base, "labels": {"assessment": "bogus"}}))
+    assert bad_label.status_code == 422 and "/body/labels/assessment" in bad_label.text
+    hop = {"from": "hotline-a", "to": "police-b", "at": "zzz", "rule": "r", "by": "x", "files": [0]}
+    bad_time = _post(b, signer, _message(body={**base, "history": [hop]}))
+    assert bad_time.status_code == 422
+    twice = _post(b, signer, _message(body={**base, "files": [{"position": 0}, {"position": 0}]}))
+    assert twice.status_code == 422
+    control = _post(b, signer, _message(sender="hotline-\u001b[31ma"))
+    assert control.status_code == 422
+    opinion = {
+        "feed": "police-b",
+        "items": [{"signal": "bogus", "value": "ab" * 16, "opinion": "negative"}],
+        "by": "x",
+    }
+    assert _post(b, signer, _message(kind="opinion", body=opinion)).status_code == 422
+    _unchanged(b, before)
+    unsigned_big = b.client.post("/federation/inbox", content=b"{" + b" " * 1_000_000 + b"}")
+    assert unsigned_big.status_code == 413  # no signature header: the anonymous body limit
+
+
+def test_sync_sends_what_waits_out_its_back_off(pair, tmp_path):
+    a, b = pair
+    _forwarded(a)
+    down = TestClient(create_app(str(tmp_path / "elsewhere.db")), base_url=B_URL)
+    assert outbox.deliver(a.db, client=down).failed == 1  # now waiting out its back-off
+    assert outbox.deliver(a.db, client=b.client).sent == 0
+    assert outbox.deliver(a.db, client=b.client, force=True).sent == 1

@@ -178,3 +178,24 @@ def test_the_sender_sees_feedback_in_statistics(client, make_org, db_url):
     assert stats[0]["outcomes"] == {"case_opened": 1, "victim_identified": 1}
     assert stats[0]["hours_to_answer"]["median"] is not None
     assert client.get("/v1/exchange/stats", headers=b.h()).json()["receivers"] == []  # B forwarded nothing
+
+
+def test_forwards_that_would_send_nothing_are_refused(client, make_org, db_url):
+    from vigil.errors import VigilError
+
+    a, b = make_org(), make_org(sector="law_enforcement")
+    db = database(db_url)
+    rulebook.add_rule(db, a.name, "assessment=*", "allow", "law_enforcement", None)
+    rulebook.add_rule(db, a.name, "ai_generated=yes", "deny", "law_enforcement", None)
+    report_id = _report(client, a, example(0))
+    _classify(client, a, report_id, {"assessment": "baseline"})
+    _classify(client, a, report_id, {"assessment": "baseline", "ai_generated": "yes"}, file=0)
+    none_chosen = _forward(client, a, report_id, b.name, files=[])
+    assert none_chosen.status_code == 422 and "at least one file" in none_chosen.text
+    all_withheld = _forward(client, a, report_id, b.name, files=[0])
+    assert all_withheld.status_code == 403 and "ai_generated=yes" in all_withheld.json()["detail"]
+    assert client.get("/v1/queue", headers=b.h()).json()["reports"] == []
+    nul = _forward(client, a, report_id, "x\u0000y")
+    assert nul.status_code == 422  # never reaches PostgreSQL, which cannot store NUL
+    with pytest.raises(VigilError, match="the organisation itself"):
+        rulebook.add_route(db, a.name, "assessment=baseline", None, a.name)

@@ -26,7 +26,9 @@ ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a report id")]
 
 class ForwardRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    to: str = Field(..., min_length=1, max_length=200, description="the receiving organisation")
+    to: str = Field(
+        ..., min_length=1, max_length=200, pattern=messages.PLAIN, description="the receiving organisation"
+    )
     files: list[Annotated[int, Field(ge=0, le=10_000)]] | None = Field(
         None, max_length=10_000, description="positions of the files to send; none: every file"
     )
@@ -35,7 +37,7 @@ class ForwardRequest(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: str = Field(..., max_length=40, description=" | ".join(messages.OUTCOMES))
-    reason: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=2000, pattern=messages.TEXT)
 
 
 def install(
@@ -88,7 +90,7 @@ def install(
     @app.get("/v1/feeds/{name}", tags=["exchange"])
     async def feed(
         request: Request,
-        name: str = Path(..., min_length=1, max_length=200),
+        name: str = Path(..., min_length=1, max_length=200, pattern=messages.PLAIN),
         since: int = Query(0, ge=0, le=2**62, description="the checkpoint of the last page read"),
         limit: int = Query(feeds.PAGE, ge=1, le=feeds.MAX_PAGE),
     ):

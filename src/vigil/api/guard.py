@@ -95,7 +95,7 @@ class BodyGuard:
         headers = scope["headers"]
         # anonymous requests get the public form's limit, except signed requests from peers (which
         # carry forwarded reports; the inbox checks the signature once the body is in)
-        signed = scope["path"] == FEDERATION_INBOX
+        signed = scope["path"] == FEDERATION_INBOX and any(k == b"signature" for k, _ in headers)
         public = scope["path"].startswith(PUBLIC_PREFIX) or not (
             signed or any(k == b"authorization" for k, _ in headers)
         )

@@ -8,14 +8,26 @@ import json
 import typer
 
 from vigil.cli.options import DB, JSON
+from vigil.safetext import visible
 
 app = typer.Typer(help="The network: peers, sharing rules, forwarding and delivery.", no_args_is_help=True)
 
 
 def _db(db):
+    """An existing database only: a mistyped --db is an error, not a new database (and a new key)."""
     from vigil.cli.options import open_database
 
-    return open_database(db)
+    return open_database(db, create=False)
+
+
+def _table(*columns: str, **options):
+    """A Rich table whose cells fold rather than end in `…` (piped output keeps every character)."""
+    from rich.table import Table
+
+    table = Table(*columns, **options)
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
 
 
 @app.command("key-show")
@@ -40,23 +52,21 @@ def peer_add(
     from vigil.exchange import peers
 
     peers.add_peer(_db(db), name, url, key, org, sector, country.upper() if country else None)
-    typer.echo(f"peer {name!r} pinned; it speaks for {org!r}")
+    typer.echo(visible(f"peer {name!r} pinned; it speaks for {org!r}"))
 
 
 @app.command("peers")
 def peers_list(db: str = DB, as_json: bool = JSON) -> None:
     """The peers, the organisations they speak for, and their delivery state."""
     from rich.console import Console
-    from rich.table import Table
 
     from vigil.exchange import peers
-    from vigil.safetext import visible
 
     rows = peers.list_peers(_db(db))
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("peer", "url", "organisations", "pending", "last success", "last error")
+    table = _table("peer", "url", "organisations", "pending", "last success", "last error")
     for p in rows:
         table.add_row(
             visible(p["name"]), visible(p["url"]), visible(", ".join(p["organisations"])), str(p["pending"]),
@@ -85,7 +95,8 @@ def rule_add(
         raise VigilError("say --allow or --deny")
     effect = "allow" if allow else "deny"
     rule_id = rulebook.add_rule(_db(db), org, label, effect, sector, to, settings().classification_extra)
-    typer.echo(f"rule {rule_id}: {effect} {label} to {('sector ' + sector) if sector else to}")
+    who = f"sector {sector}" if sector else to
+    typer.echo(visible(f"rule {rule_id}: {effect} {label} to {who}"))
 
 
 @app.command("route-add")
@@ -112,22 +123,20 @@ def route_add(
 def rules_list(org: str = typer.Argument(...), db: str = DB, as_json: bool = JSON) -> None:
     """An organisation's sharing rules and routes."""
     from rich.console import Console
-    from rich.table import Table
 
     from vigil.exchange import rulebook
-    from vigil.safetext import visible
 
     found = rulebook.list_rules(_db(db), org)
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
-    table = Table("rule", "effect", "label", "to", title=f"sharing rules of {visible(org)} (default: deny)")
+    table = _table("rule", "effect", "label", "to", title=f"sharing rules of {visible(org)} (default: deny)")
     for r in found["rules"]:
         who = f"sector {r['sector']}" if r["sector"] else visible(r["to"] or "")
         table.add_row(str(r["id"]), r["effect"], f"{r['label']}={r['value']}", who)
     Console().print(table)
     if found["routes"]:
-        routes = Table("route", "label", "forward to", title="routes")
+        routes = _table("route", "label", "forward to", title="routes")
         for r in found["routes"]:
             who = f"{r['sector']} of the hosting country" if r["sector"] else visible(r["to"] or "")
             routes.add_row(str(r["id"]), f"{r['label']}={r['value']}", who)
@@ -147,7 +156,7 @@ def service(db):
 
 @app.command("forward")
 def forward_cmd(
-    report_id: int = typer.Argument(...),
+    report_id: int = typer.Argument(..., min=1, max=2**31 - 1),
     to: str = typer.Option(..., "--to", help="The receiving organisation."),
     file: list[int] = typer.Option(None, "--file", help="Position of a file to send (repeat); default: all."),
     by: str = typer.Option(..., "--by", help="The supervisor or admin forwarding it (e-mail)."),
@@ -165,13 +174,13 @@ def forward_cmd(
 
 @app.command("sync")
 def sync(db: str = DB) -> None:
-    """Deliver the outbox to the peers and pull every subscribed feed, now."""
+    """Deliver the outbox to the peers (waiting messages too: their back-off is skipped) and pull
+    every subscribed feed, now."""
     from vigil.exchange import outbox, subscribe
-    from vigil.safetext import visible
 
     database = _db(db)
-    result = outbox.deliver(database)
-    typer.echo(f"delivered {result.sent}, failed {result.failed}")
+    result = outbox.deliver(database, force=True)
+    typer.echo(f"delivered {result.sent}, refused {result.rejected}, failed {result.failed}")
     for peer, error in result.errors.items():
         typer.echo(f"  {visible(peer)}: {visible(error)}", err=True)
     pulled = subscribe.sync(database)
@@ -197,7 +206,9 @@ def subscribe_cmd(
     from vigil.exchange import subscribe
 
     subscribe.subscribe(_db(db), peer, feed, name, org)
-    typer.echo(f"subscribed: {feed!r} at {peer!r} feeds hash set {name!r} (vigil exchange sync pulls it)")
+    typer.echo(
+        visible(f"subscribed: {feed!r} at {peer!r} feeds hash set {name!r} (vigil exchange sync pulls it)")
+    )
 
 
 @app.command("opinion")
@@ -225,16 +236,14 @@ def opinion_cmd(
 def subscriptions_cmd(db: str = DB, as_json: bool = JSON) -> None:
     """The subscribed feeds, their checkpoints and state."""
     from rich.console import Console
-    from rich.table import Table
 
     from vigil.exchange import subscribe
-    from vigil.safetext import visible
 
     rows = subscribe.list_subscriptions(_db(db))
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("set", "peer", "feed", "checkpoint", "hashes", "last sync", "last error")
+    table = _table("set", "peer", "feed", "checkpoint", "hashes", "last sync", "last error")
     for r in rows:
         table.add_row(
             visible(r["set"]),

@@ -16,13 +16,17 @@ from vigil.reports.accounts import Principal
 from vigil.reports.errors import Forbidden, InvalidInput, require
 from vigil.store import audit
 
+CANNOT = "the feedback cannot be given"
+
 
 def give(service, principal: Principal, report_id: int, outcome: str, reason: str | None) -> dict:
     require(principal, "reports:classify", "this token may not give feedback (scope reports:classify)")
     if outcome not in messages.OUTCOMES:
-        raise InvalidInput([{"field": "/outcome", "message": f"one of {', '.join(messages.OUTCOMES)}"}])
+        raise InvalidInput(
+            [{"field": "/outcome", "message": f"one of {', '.join(messages.OUTCOMES)}"}], CANNOT
+        )
     if outcome == "no_action" and not (reason or "").strip():
-        raise InvalidInput([{"field": "/reason", "message": "say why no action is taken"}])
+        raise InvalidInput([{"field": "/reason", "message": "say why no action is taken"}], CANNOT)
     with repo.intake_transaction(service.db) as conn:
         audit.lock_chain(conn)
         if xs.report(conn, principal.org_id, report_id) is None:
@@ -30,7 +34,7 @@ def give(service, principal: Principal, report_id: int, outcome: str, reason: st
         came = xs.hops(conn, report_id, "in")
         if not came:
             message = "the report was not forwarded to you: there is nobody to give feedback to"
-            raise InvalidInput([{"field": "/report", "message": message}])
+            raise InvalidInput([{"field": "/report", "message": message}], CANNOT)
         hop = came[-1]
         sender = xs.org_by_id(conn, hop.other_org_id)
         whole, _ = xs.latest_labels(conn, principal.org_id, report_id)

@@ -191,6 +191,8 @@ def _seen_before(conn, org_id: int, denied: list, rules, reader: Receiver) -> se
 def record_opinions(conn: Connection, publisher_id: int, from_org_id: int, items: list) -> int:
     """A subscriber's opinions of published hashes; a negative one of a hash the publisher holds
     positive makes it `disputed` in the feed (appended, so every subscriber learns it)."""
+    current = _current(conn, publisher_id, [(i.signal, i.value.lower()) for i in items])
+    items = [i for i in items if (i.signal, i.value.lower()) in current]  # only hashes it published
     if not items:
         return 0
     conn.execute(
@@ -208,7 +210,6 @@ def record_opinions(conn: Connection, publisher_id: int, from_org_id: int, items
             for i in items
         ],
     )
-    current = _current(conn, publisher_id, [(i.signal, i.value.lower()) for i in items])
     disputed = []
     for i in items:
         state = current.get((i.signal, i.value.lower()))

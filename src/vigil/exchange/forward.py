@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from vigil.errors import NotFoundError
+from vigil.errors import NotFoundError, VigilError
 from vigil.exchange import messages, receive, rulebook
 from vigil.exchange import store as xs
 from vigil.exchange.rules import Receiver, decide
@@ -19,6 +19,7 @@ from vigil.reports.errors import Forbidden, InvalidInput
 from vigil.store import audit
 
 BY_HAND = "by hand"
+CANNOT = "the report cannot be forwarded"
 
 
 def require_forwarder(principal: Principal) -> None:
@@ -51,9 +52,9 @@ def forward_in(conn, service, actor: tuple, report_id: int, to: str, positions, 
         raise NotFoundError(f"no report {report_id}")
     receiver = xs.org_by_name(conn, to)
     if receiver is None:
-        raise InvalidInput([{"field": "/to", "message": f"no organisation named {to[:200]!r}"}])
+        raise InvalidInput([{"field": "/to", "message": f"no organisation named {to[:200]!r}"}], CANNOT)
     if receiver.id == org_id:
-        raise InvalidInput([{"field": "/to", "message": "the report is already your organisation's"}])
+        raise InvalidInput([{"field": "/to", "message": "the report is already your organisation's"}], CANNOT)
     body = json.loads(row.body)
     files = xs.files(conn, report_id)
     chosen = _chosen(files, positions)
@@ -70,6 +71,8 @@ def forward_in(conn, service, actor: tuple, report_id: int, to: str, positions, 
         {"item": f"file {f.position}", "allowed": v.allowed, "why": v.why} for f, v in sent + withheld
     ]
     detail = {"to": receiver.name, "rule": rule, "decisions": decisions[:100]}
+    if chosen and not sent and verdict.allowed:
+        verdict = withheld[0][1]  # every file chosen is denied: nothing worth sending
     if not verdict.allowed:
         audit.append(conn, email, org_id, "exchange.deny", f"report:{report_id}", detail)
         return {"report": report_id, "to": receiver.name, "sent": False, "why": verdict.why}
@@ -140,7 +143,11 @@ def _chosen(files: list, positions: list[int] | None) -> list:
     missing = [p for p in positions if p not in by_position]
     if missing:
         message = f"the report has no file {missing[0]} (it has {len(files)})"
-        raise InvalidInput([{"field": "/files", "message": message}])
+        raise InvalidInput([{"field": "/files", "message": message}], CANNOT)
+    if not positions:
+        raise InvalidInput(
+            [{"field": "/files", "message": "choose at least one file, or leave it out"}], CANNOT
+        )
     return [by_position[p] for p in sorted(set(positions))]
 
 
@@ -170,11 +177,14 @@ def route(service, principal: Principal, report_id: int) -> list[dict]:
         done, outcomes = set(), []
         for name, r in targets:
             target = xs.org_by_name(conn, name)
-            if name in done or target is None or target.id in already:
+            if name in done or target is None or target.id in already or target.id == principal.org_id:
                 continue
             done.add(name)
             rule = f"route {r['id']}: {r['label']}={r['value']} to " + (
                 r["to"] or f"{r['sector']} in {country}"
             )
-            outcomes.append(forward_in(conn, service, actor, report_id, name, None, rule))
+            try:
+                outcomes.append(forward_in(conn, service, actor, report_id, name, None, rule))
+            except VigilError as exc:  # a route that cannot apply is reported, never fails the classification
+                outcomes.append({"report": report_id, "to": name, "sent": False, "why": str(exc)[:300]})
     return outcomes

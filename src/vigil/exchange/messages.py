@@ -9,7 +9,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from vigil.errors import VigilError
 from vigil.store.db import utcnow
@@ -25,8 +33,13 @@ OUTCOMES = (
     "not_illegal_here",
 )
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Labels = dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=100)]]
+PLAIN = r"^[^\x00-\x1f\x7f]*$"  # one line, no control characters (names, labels, rules)
+TEXT = r"^[^\x00]*$"  # free text: anything PostgreSQL can store (no NUL)
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=PLAIN)]
+Plain = Annotated[str, Field(max_length=320, pattern=PLAIN)]
+Labels = dict[
+    Annotated[str, Field(max_length=100, pattern=PLAIN)], Annotated[str, Field(max_length=100, pattern=PLAIN)]
+]
 
 
 class _Strict(BaseModel):
@@ -36,9 +49,9 @@ class _Strict(BaseModel):
 class Hop(_Strict):
     sender: Name = Field(alias="from")
     to: Name
-    at: str = Field(max_length=40)
-    rule: str = Field(max_length=200)
-    by: str = Field(max_length=320)
+    at: AwareDatetime
+    rule: Plain
+    by: Plain
     files: list[int] = Field(max_length=10_000)
 
 
@@ -52,23 +65,43 @@ class ReportBody(_Strict):
     report: dict  # checked against the report template on receipt
     files: list[FileLabels] = Field(max_length=10_000)
     labels: Labels | None = None  # the sender's classification of the whole report
-    rule: str = Field(max_length=200)
-    by: str = Field(max_length=320)
+    rule: Plain
+    by: Plain
     history: list[Hop] = Field(default_factory=list, max_length=100)
+
+    @field_validator("files")
+    @classmethod
+    def _distinct(cls, files: list[FileLabels]) -> list[FileLabels]:
+        if len({f.position for f in files}) != len(files):
+            raise ValueError("each file position once")
+        return files
 
 
 class FeedbackBody(_Strict):
     forward: str = Field(min_length=1, max_length=64)  # the id of the report message it answers
     outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
-    reason: str | None = Field(None, max_length=2000)
-    by: str = Field(max_length=320)
+    reason: str | None = Field(None, max_length=2000, pattern=TEXT)
+    by: Plain
 
 
 class OpinionItem(_Strict):
     signal: str = Field(min_length=1, max_length=16, pattern=r"^[a-z0-9_]+$")
     value: str = Field(min_length=8, max_length=128, pattern=r"^[0-9a-fA-F]+$")
     opinion: Literal["positive", "negative"]
-    reason: str | None = Field(None, max_length=500)
+    reason: str | None = Field(None, max_length=500, pattern=TEXT)
+
+    @model_validator(mode="after")
+    def _a_known_signal(self) -> OpinionItem:
+        """A registered signal, and a value of its width."""
+        from vigil.signals import get_signal
+
+        try:
+            width = get_signal(self.signal).width
+        except VigilError:
+            raise ValueError(f"unknown signal {self.signal!r}") from None
+        if len(self.value) != 2 * width:
+            raise ValueError(f"{self.signal} has {2 * width} hex digits, got {len(self.value)}")
+        return self
 
 
 class OpinionBody(_Strict):
@@ -76,7 +109,7 @@ class OpinionBody(_Strict):
 
     feed: Name
     items: list[OpinionItem] = Field(min_length=1, max_length=10_000)
-    by: str = Field(max_length=320)
+    by: Plain
 
 
 class Message(_Strict):
@@ -85,7 +118,7 @@ class Message(_Strict):
     kind: Literal["report", "feedback", "opinion"]
     sender: Name = Field(alias="from")
     to: Name
-    at: str = Field(max_length=40)
+    at: AwareDatetime
     body: dict
 
 

@@ -41,9 +41,12 @@ class Delivery:
     errors: dict[str, str] = field(default_factory=dict)  # peer: last error
 
 
-def deliver(db: Database, client=None, now: datetime | None = None, limit: int | None = None) -> Delivery:
+def deliver(
+    db: Database, client=None, now: datetime | None = None, limit: int | None = None, force: bool = False
+) -> Delivery:
     """Send what is due to every peer, in order, until each peer's queue is empty or fails.
-    `client`: an httpx.Client (tests pass one); `limit`: stop after this many messages."""
+    `client`: an httpx.Client (tests pass one); `limit`: stop after this many messages; `force`:
+    messages waiting out their back-off go too (an operator's `vigil exchange sync`)."""
     import httpx
 
     own = client is None
@@ -54,7 +57,7 @@ def deliver(db: Database, client=None, now: datetime | None = None, limit: int |
         with db.engine.connect() as conn:
             peers = conn.execute(select(Peer.id, Peer.name, Peer.url)).all()
         for peer in peers:
-            _deliver_peer(db, client, signer, peer, result, now, limit)
+            _deliver_peer(db, client, signer, peer, result, now, limit, force)
             if limit is not None and result.sent >= limit:
                 break
     finally:
@@ -63,10 +66,11 @@ def deliver(db: Database, client=None, now: datetime | None = None, limit: int |
     return result
 
 
-def _deliver_peer(db, client, signer, peer, result: Delivery, now, limit) -> None:
+def _deliver_peer(db, client, signer, peer, result: Delivery, now, limit, force: bool = False) -> None:
     while True:
         moment = now or utcnow()
-        batch = _due(db, peer.id, moment, limit - result.sent if limit is not None else SEND_BATCH)
+        most = limit - result.sent if limit is not None else SEND_BATCH
+        batch = _due(db, peer.id, moment, datetime.max if force else moment, most)
         if not batch:
             return
         url = peer.url + INBOX_PATH
@@ -87,10 +91,11 @@ def _deliver_peer(db, client, signer, peer, result: Delivery, now, limit) -> Non
             return
 
 
-def _due(db: Database, peer_id: int, now: datetime, most: int) -> list:
-    """The peer's oldest waiting messages, as long as each is due (order is kept: a message waiting
-    for its retry holds back those after it), at most `most` and about MAX_BATCH_BYTES; claimed for
-    CLAIM so that two workers never send them at once. Empty if none is due or another has them."""
+def _due(db: Database, peer_id: int, now: datetime, cutoff: datetime, most: int) -> list:
+    """The peer's oldest waiting messages, as long as each is due by `cutoff` (order is kept: a
+    message waiting for its retry holds back those after it), at most `most` and about
+    MAX_BATCH_BYTES; claimed until `now` + CLAIM so that two workers never send them at once. Empty if
+    none is due or another worker has them."""
     with db.engine.begin() as conn:
         rows = conn.execute(
             select(OutboxMessage.id, OutboxMessage.body, OutboxMessage.attempts, OutboxMessage.next_at)
@@ -104,7 +109,7 @@ def _due(db: Database, peer_id: int, now: datetime, most: int) -> list:
         ).all()
         batch, size = [], 0
         for row in rows:
-            if row.next_at > now or (batch and size + len(row.body) > MAX_BATCH_BYTES):
+            if row.next_at > cutoff or (batch and size + len(row.body) > MAX_BATCH_BYTES):
                 break
             batch.append(row)
             size += len(row.body)
@@ -112,7 +117,7 @@ def _due(db: Database, peer_id: int, now: datetime, most: int) -> list:
             return []
         taken = conn.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_([r.id for r in batch]), OutboxMessage.next_at <= now)
+            .where(OutboxMessage.id.in_([r.id for r in batch]), OutboxMessage.next_at <= cutoff)
             .values(next_at=now + CLAIM)
         ).rowcount
         if taken != len(batch):

@@ -10,7 +10,7 @@ import json
 
 from vigil.exchange import feeds, messages
 from vigil.exchange import store as xs
-from vigil.reports import completeness, intake, template
+from vigil.reports import classification, completeness, intake, template
 from vigil.store import audit
 from vigil.store.roundtrips import write_all
 
@@ -43,6 +43,7 @@ def _report(conn, service, envelope, body: messages.ReportBody, sender, receiver
     problems = template.validate(body.report)
     if problems:
         raise messages.BadMessage([{**p, "field": "/body/report" + p["field"]} for p in problems])
+    _check_labels(service, body)
     files = body.report.get("files") or []
     if len(files) != len(body.files):
         raise messages.BadMessage([{"field": "/body/files", "message": "one entry per file of the report"}])
@@ -54,8 +55,8 @@ def _report(conn, service, envelope, body: messages.ReportBody, sender, receiver
     answers, writes = intake.decide(conn, service.rules, [job])
     write_all(conn, writes, commit=False)
     report_id = answers[0][0]["id"]
-    history = [h.model_dump(by_alias=True) for h in body.history]
-    labels = {"report": body.labels, "files": [f.model_dump() for f in body.files]}
+    history = [h.model_dump(mode="json", by_alias=True) for h in body.history]
+    labels = {"report": body.labels, "files": [f.model_dump(mode="json") for f in body.files]}
     xs.add_hop(
         conn,
         message_id=envelope.id,
@@ -72,6 +73,20 @@ def _report(conn, service, envelope, body: messages.ReportBody, sender, receiver
     detail = {"message": envelope.id, "from": sender.name, "rule": body.rule, "by": body.by}
     audit.append(conn, sender.name, receiver.id, "exchange.receive", f"report:{report_id}", detail)
     return {"report": report_id, "status": answers[0][0]["status"]}
+
+
+def _check_labels(service, body: messages.ReportBody) -> None:
+    """The sender's classifications must follow the schema here, as this organisation's own do."""
+    labelled = [("/body/labels", body.labels)] + [
+        (f"/body/files/{i}/labels", f.labels) for i, f in enumerate(body.files)
+    ]
+    for where, labels in labelled:
+        if labels is not None:
+            problems = classification.check(labels, service.classification_extra)
+            if problems:
+                raise messages.BadMessage(
+                    [{**p, "field": where + p["field"].removeprefix("/labels")} for p in problems]
+                )
 
 
 def _feedback(conn, envelope, body: messages.FeedbackBody, sender, receiver) -> dict:

@@ -43,12 +43,15 @@ def _org(conn: Connection, name: str, what: str) -> int:
     return found
 
 
-def _target(conn: Connection, sector: str | None, to: str | None) -> dict:
+def _target(conn: Connection, org_id: int, sector: str | None, to: str | None) -> dict:
     if (sector is None) == (to is None):
         raise VigilError("give exactly one of --sector SECTOR or --to ORGANISATION")
     if sector is not None and sector not in SECTORS:
         raise VigilError(f"--sector must be one of {', '.join(SECTORS)}, got {sector[:_MAX]!r}")
-    return {"sector": sector, "to_org_id": _org(conn, to, "--to") if to is not None else None}
+    to_id = _org(conn, to, "--to") if to is not None else None
+    if to_id == org_id:
+        raise VigilError("--to names the organisation itself: rules and routes are about other organisations")
+    return {"sector": sector, "to_org_id": to_id}
 
 
 def add_rule(
@@ -59,7 +62,13 @@ def add_rule(
     key, value = parse_label(label, extra)
     with db.engine.begin() as conn:
         org_id = _org(conn, org, "ORG")
-        row = {"org_id": org_id, "label": key, "value": value, "effect": effect, **_target(conn, sector, to)}
+        row = {
+            "org_id": org_id,
+            "label": key,
+            "value": value,
+            "effect": effect,
+            **_target(conn, org_id, sector, to),
+        }
         rule_id = conn.execute(insert(ShareRule).values(**row, created_at=utcnow())).inserted_primary_key[0]
         append(conn, "admin-cli", org_id, "exchange.rule-add", f"rule:{rule_id}", {**row, "to": to})
     return rule_id
@@ -69,7 +78,7 @@ def add_route(db: Database, org: str, label: str, sector: str | None, to: str | 
     key, value = parse_label(label, extra)
     with db.engine.begin() as conn:
         org_id = _org(conn, org, "ORG")
-        row = {"org_id": org_id, "label": key, "value": value, **_target(conn, sector, to)}
+        row = {"org_id": org_id, "label": key, "value": value, **_target(conn, org_id, sector, to)}
         route_id = conn.execute(insert(RouteRule).values(**row, created_at=utcnow())).inserted_primary_key[0]
         append(conn, "admin-cli", org_id, "exchange.route-add", f"route:{route_id}", {**row, "to": to})
     return route_id
