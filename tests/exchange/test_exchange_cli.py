@@ -3,18 +3,7 @@ line, names are shown safely."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-
-def vigil(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "vigil.cli.main", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.api.test_serve_cli import vigil
 
 
 def test_a_mistyped_db_is_an_error_not_a_new_database(tmp_path):
