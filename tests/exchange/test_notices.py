@@ -367,6 +367,7 @@ def test_actions_filters_scopes_and_duplicates(routes, client, make_org, db_url)
         (f"/v1/notices/{nl['id']}/actions", {"outcome": "nuked"}, "/outcome"),
         (f"/v1/notices/{nl['id']}/actions", {"outcome": "moved", "at": "2999-01-01T00:00:00Z"}, "/at"),
         (f"/v1/notices/{nl['id']}/actions", {"outcome": "moved", "at": "2001-01-01T00:00:00Z"}, "/at"),
+        (f"/v1/notices/{nl['id']}/actions", {"outcome": "moved", "at": "0001-01-01T00:00:00+00:01"}, "/at"),
         ("/v1/notices/0/actions", {"outcome": "moved"}, "/notice_id"),
     ]
     for path, body, field in bad:

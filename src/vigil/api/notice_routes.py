@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vigil.exchange import notices
 from vigil.reports import urls
@@ -43,6 +43,19 @@ class ActionRequest(BaseModel):
     outcome: Outcome
     note: str | None = Field(None, max_length=notices.MAX_NOTE)
     at: datetime | None = Field(None, description="when it happened, if earlier (UTC); default: now")
+
+    @field_validator("at")
+    @classmethod
+    def _a_real_time(cls, value: datetime | None) -> datetime | None:
+        """Naive UTC, as the database keeps time; a time that cannot be one (year 1, an offset past
+        the calendar's edge) is a 422 naming the field, not an OverflowError."""
+        try:
+            value = _naive_utc(value)
+        except (OverflowError, ValueError):
+            raise ValueError("not a time that can be converted to UTC") from None
+        if value is not None and not 1990 <= value.year <= 2200:
+            raise ValueError("must be between 1990 and 2200")
+        return value
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
@@ -93,5 +106,4 @@ def install(app: FastAPI, db: Database, principal) -> None:
     @app.post("/v1/notices/{notice_id}/actions", status_code=201, tags=["notices"])
     def record_action(notice_id: NoticeId, request: ActionRequest, who: Who) -> dict:
         """Record what was done by hand or learnt (the outcomes hotlines record)."""
-        at = _naive_utc(request.at)
-        return notices.record_action(db, who, notice_id, request.outcome, request.note, at)
+        return notices.record_action(db, who, notice_id, request.outcome, request.note, request.at)
