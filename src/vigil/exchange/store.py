@@ -101,7 +101,7 @@ def hop_by_message(conn: Connection, message_id: str, direction: str):
 
 
 def add_hop(conn: Connection, **row) -> None:
-    conn.execute(insert(ExchangeHop).values(**row, at=row.pop("at", None) or utcnow()))
+    conn.execute(insert(ExchangeHop).values(**{"at": utcnow(), **row}))
 
 
 def add_feedback(conn: Connection, **row) -> None:
