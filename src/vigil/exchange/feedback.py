@@ -87,27 +87,21 @@ def history(db, principal: Principal, report_id: int) -> dict:
     with db.engine.connect() as conn:
         if not repo.can_read(conn, principal.org_id, report_id):
             raise NotFoundError(f"no report {report_id}")
-        names: dict[int, str] = {}
-
-        def name(org_id: int) -> str:
-            if org_id not in names:
-                org = xs.org_by_id(conn, org_id)
-                names[org_id] = org.name if org else f"organisation {org_id}"
-            return names[org_id]
-
         hops = xs.hops(conn, report_id)
+        given = xs.feedback_of(conn, report_id)
+        names = xs.org_names(conn, [h.other_org_id for h in hops] + [f.from_org_id for f in given])
         came = [h for h in hops if h.direction == "in"]
         return {
             "received": None
             if not came
             else {
-                "from": name(came[-1].other_org_id),
+                "from": names[came[-1].other_org_id],
                 "chain": json.loads(came[-1].history),
                 "classification": json.loads(came[-1].labels or "null"),
             },
             "forwarded": [
                 {
-                    "to": name(h.other_org_id),
+                    "to": names[h.other_org_id],
                     "at": h.at.isoformat() + "Z",
                     "rule": h.rule,
                     "by": h.actor,
@@ -119,12 +113,12 @@ def history(db, principal: Principal, report_id: int) -> dict:
             ],
             "feedback": [
                 {
-                    "from": name(f.from_org_id),
+                    "from": names[f.from_org_id],
                     "outcome": f.outcome,
                     "reason": f.reason,
                     "by": f.actor,
                     "at": f.at.isoformat() + "Z",
                 }
-                for f in xs.feedback_of(conn, report_id)
+                for f in given
             ],
         }

@@ -8,15 +8,11 @@ from statistics import median
 from sqlalchemy import select
 
 from vigil.exchange import store as xs
+from vigil.exchange.notices import percentile
 from vigil.reports.accounts import Principal
 from vigil.reports.errors import require
 from vigil.store.db import Database
 from vigil.store.models import ExchangeHop, Feedback
-
-
-def _p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, -(-len(ordered) * 9 // 10) - 1)]
 
 
 def feedback_stats(db: Database, principal: Principal) -> dict:
@@ -36,11 +32,7 @@ def feedback_stats(db: Database, principal: Principal) -> dict:
             .where(ExchangeHop.org_id == principal.org_id, Feedback.report_id == ExchangeHop.report_id)
             .order_by(Feedback.at)
         ).all()
-        names = {}
-        for hop in hops:
-            if hop.other_org_id not in names:
-                org = xs.org_by_id(conn, hop.other_org_id)
-                names[hop.other_org_id] = org.name if org else f"organisation {hop.other_org_id}"
+        names = xs.org_names(conn, [hop.other_org_id for hop in hops])
     first: dict[str, tuple] = {}
     outcomes: dict[str, list[str]] = {}
     for a in answers:
@@ -66,7 +58,7 @@ def feedback_stats(db: Database, principal: Principal) -> dict:
                 "outcomes": r["outcomes"],
                 "hours_to_answer": {
                     "median": round(median(r["hours"]), 2) if r["hours"] else None,
-                    "p90": round(_p90(r["hours"]), 2) if r["hours"] else None,
+                    "p90": round(percentile(r["hours"], 0.9), 2) if r["hours"] else None,
                 },
             }
             for name, r in sorted(rows.items())

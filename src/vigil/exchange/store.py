@@ -50,6 +50,15 @@ def org_by_id(conn: Connection, org_id: int) -> Org | None:
     return _org(conn.execute(_ORG.where(Organisation.id == org_id)).first())
 
 
+def org_names(conn: Connection, org_ids) -> dict[int, str]:
+    """Names of the organisations (one that no longer exists: `organisation N`), for answers."""
+    wanted = set(org_ids)
+    found = dict(
+        conn.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all()
+    )
+    return {i: found.get(i, f"organisation {i}") for i in wanted}
+
+
 def orgs_in(conn: Connection, sector: str, country: str) -> list[Org]:
     rows = conn.execute(_ORG.where(Organisation.sector == sector, Organisation.country == country))
     return [_org(r) for r in rows]
