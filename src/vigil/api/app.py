@@ -32,6 +32,7 @@ from vigil.scan import lookup
 from vigil.settings import SETTINGS_ENV, Settings, prepare_process
 from vigil.store import open_database
 from vigil.store.checkpoint import checkpoint_in_background
+from vigil.web.app import create_web
 
 MAX_FILES = 10_000  # as the template allows
 ReportId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a report id")]  # ids are 32-bit on PostgreSQL
@@ -322,6 +323,8 @@ def create_app(
 
     exchange_routes.install(app, service, principal, settings.public_url, _principal, _bearer)
     notice_routes.install(app, database, principal)
+    # the web UI answers every path the API does not (mounted last: /v1, /schema, /federation first)
+    app.mount("/", create_web(service, settings))
     return app
 
 

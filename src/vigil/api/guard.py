@@ -13,6 +13,7 @@ import time
 from vigil.api.problems import problem
 
 PUBLIC_PREFIX = "/v1/public/"
+JSON_PREFIXES = ("/v1/", "/federation/")  # the routes that take JSON; the rest are the web UI's forms
 FEDERATION_INBOX = "/federation/inbox"
 MAX_DEPTH = 32  # the template nests 5 deep
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -118,6 +119,8 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if not scope["path"].startswith(JSON_PREFIXES):
+            return await self._replay(scope, receive, send, body)  # a web form: bounded, not JSON
         if not body.strip():  # every route here takes JSON; nothing is not JSON (400, not a 422 per route)
             message = "not JSON: the body is empty"
             response = problem(400, "the body is not JSON", message, [{"field": "/", "message": message}])
@@ -135,6 +138,9 @@ class BodyGuard:
                 {"field": lone[:200], "message": message}
             ])  # fmt: skip
             return await response(scope, receive, send)
+        await self._replay(scope, receive, send, body)
+
+    async def _replay(self, scope, receive, send, body: bytes):
         replayed = False
 
         async def replay():

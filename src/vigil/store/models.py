@@ -94,6 +94,9 @@ class CaseItem(Base):
     flags: Mapped[str | None] = mapped_column(Text)  # JSON list (vigil.scan.hashing.FLAGS)
     duration: Mapped[float | None] = mapped_column(Float)
     vpdq_frames: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(100))  # set in the web UI's case grid (0013)
+    assessed_by: Mapped[str | None] = mapped_column(String(320))
+    assessed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class ScanRun(Base):
@@ -401,3 +404,39 @@ class SubscriptionHash(Base):
     category: Mapped[str | None] = mapped_column(String(100))
     seq: Mapped[int] = mapped_column(BigInteger)  # the checkpoint that last changed it
     __table_args__ = (Index("ix_subscription_hashes_seq", "subscription_id", "seq"),)
+
+
+# -- the web UI (vigil.web) ------------------------------------------------------------------------
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's SHA-256, its CSRF token, and when it was last used."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class UserPrefs(Base):
+    """Wellbeing settings of one user: how previews are shown and when to suggest a break."""
+
+    __tablename__ = "user_prefs"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    blur: Mapped[int] = mapped_column(Integer, server_default="16")
+    greyscale: Mapped[bool] = mapped_column(Boolean, server_default="1")
+    reveal_seconds: Mapped[int] = mapped_column(Integer, server_default="5")
+    break_after: Mapped[int] = mapped_column(Integer, server_default="40")
+
+
+class Reveal(Base):
+    """One preview revealed: who and when, never which (the audit log names the file)."""
+
+    __tablename__ = "reveals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_reveals_user_at", "user_id", "at"),)

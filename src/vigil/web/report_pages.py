@@ -1,0 +1,151 @@
+"""The queue and the report page: reading, classifying (one decision per screen: after a decision on
+the whole report the next report of the queue opens), forwarding and feedback.
+
+No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime."""
+
+import json
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Path, Query, Request
+from starlette.responses import RedirectResponse
+
+from vigil.errors import VigilError
+from vigil.exchange import feedback, feeds, forward, messages
+from vigil.reports import classification
+from vigil.reports import queue as queue_case
+from vigil.reports.errors import InvalidInput
+from vigil.web.context import Web
+from vigil.web.render import page
+
+PAGE = 50
+ReportId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _filters(status: str, label: str, country: str, source: str, days: int) -> queue_case.Filters:
+    return queue_case.Filters(status, label[:200], country.strip().upper()[:2], source, days)
+
+
+def install(app: FastAPI, web: Web) -> None:
+    def fields() -> dict:
+        return classification.schema(web.settings.classification_extra)["fields"]
+
+    @app.get("/")
+    def queue(
+        request: Request,
+        status: str = Query("new", max_length=20),
+        label: str = Query("", max_length=200),
+        country: str = Query("", max_length=10),
+        source: str = Query("", max_length=20),
+        days: int = Query(0, ge=0, le=3650),
+        offset: int = Query(0, ge=0, le=10_000_000),
+    ):
+        current = web.current(request)
+        filters = _filters(status, label, country, source, days)
+        problems = filters.problems(fields())
+        rows, total = ([], 0)
+        if not problems:
+            rows, total = queue_case.filtered(web.db, current.principal, filters, PAGE, offset)
+        reports = [
+            {
+                "id": r.id,
+                "received_at": r.received_at,
+                "priority": r.priority,
+                "rules": json.loads(r.priority_rules),
+                "completeness": r.completeness,
+                "repeats": r.repeats,
+                "status": r.status,
+                "channel": r.channel,
+                "jurisdiction": r.jurisdiction,
+                "shared": r.org_id != current.principal.org_id,
+            }
+            for r in rows
+        ]
+        kept = {k: v for k, v in filters.__dict__.items() if v not in ("", 0)}
+        pages = {
+            "previous": urlencode({**kept, "offset": max(0, offset - PAGE)}) if offset else None,
+            "next": urlencode({**kept, "offset": offset + PAGE}) if offset + PAGE < total else None,
+        }
+        return page(
+            "queue.html",
+            reports=reports,
+            total=total,
+            offset=offset,
+            filters=filters,
+            problems=problems,
+            fields=fields(),
+            statuses=queue_case.STATUSES,
+            channels=queue_case.CHANNELS,
+            pages=pages,
+            **web.frame(current, "queue"),
+        )
+
+    @app.get("/reports/next")
+    def next_report(request: Request):
+        """The highest-priority new report: where a decision on the whole report leads."""
+        current = web.current(request)
+        rows, _ = queue_case.filtered(web.db, current.principal, queue_case.Filters(), 1, 0)
+        return RedirectResponse(f"/reports/{rows[0].id}" if rows else "/?done=1", status_code=303)
+
+    def _report_page(request: Request, report_id: int, status: int = 200, error: str | None = None, **extra):
+        current = web.current(request)
+        who = current.principal
+        report = web.service.get(who, report_id)  # 404 when not this organisation's: the same page
+        network = feedback.history(web.db, who, report_id)
+        return page(
+            "report.html",
+            status,
+            report=report,
+            network=network,
+            fields=fields(),
+            outcomes=messages.OUTCOMES,
+            error=error,
+            can_forward=who.role in ("supervisor", "admin"),
+            message=extra.get("message"),
+            **web.frame(current, "queue"),
+        )
+
+    @app.get("/reports/{report_id}")
+    def report(request: Request, report_id: ReportId):
+        return _report_page(request, report_id)
+
+    @app.post("/reports/{report_id}/classify")
+    async def classify(request: Request, report_id: ReportId):
+        current = web.current(request)
+        form = await web.checked_form(request, current)
+        labels = {name: form.get(name) for name in fields() if form.get(name)}
+        target = form.get("file", "")
+        file = int(target) if target.isdigit() and len(target) < 6 else None
+        try:
+            web.service.classify(current.principal, report_id, labels, file)
+        except InvalidInput as exc:
+            named = "; ".join(
+                f"{p['field'].removeprefix('/labels/')}: {p['message']}" for p in exc.problems[:5]
+            )
+            return _report_page(request, report_id, 422, f"Not recorded: {named}")
+        if file is not None:
+            return RedirectResponse(f"/reports/{report_id}#files", status_code=303)
+        feeds.after_classification(web.service, current.principal, report_id, whole=True)
+        return RedirectResponse("/reports/next", status_code=303)
+
+    @app.post("/reports/{report_id}/forward")
+    async def forward_report(request: Request, report_id: ReportId):
+        current = web.current(request)
+        form = await web.checked_form(request, current)
+        try:
+            sent = forward.forward(web.service, current.principal, report_id, form.get("to").strip(), None)
+        except VigilError as exc:
+            return _report_page(request, report_id, 422, f"Not forwarded: {exc}")
+        return _report_page(request, report_id, message=f"Forwarded to {sent.get('to', form.get('to'))}.")
+
+    @app.post("/reports/{report_id}/feedback")
+    async def give_feedback(request: Request, report_id: ReportId):
+        current = web.current(request)
+        form = await web.checked_form(request, current)
+        try:
+            feedback.give(
+                web.service, current.principal, report_id, form.get("outcome"), form.get("reason") or None
+            )
+        except VigilError as exc:
+            return _report_page(request, report_id, 422, f"Feedback not sent: {exc}")
+        return _report_page(request, report_id, message="Feedback sent to the organisation it came from.")

@@ -1,0 +1,236 @@
+"""The web UI over HTTP: sign-in and sessions, CSRF, each role, another organisation, and pages that
+show hostile text as text."""
+
+import pytest
+
+from tests.web.conftest import PASSWORD, example, sign_in, submit
+
+PAGES = ["/", "/account", "/cases", "/hashsets", "/dashboard"]
+
+
+def test_no_session_is_sent_to_sign_in(client):
+    for path in [*PAGES, "/reports/1", "/admin"]:
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/signin?next=")
+
+
+def test_sign_in_refuses_wrong_password_and_limits_attempts(app, team):
+    email = team["analyst"].email
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as c:
+        for _ in range(5):
+            answer = c.post("/signin", data={"email": email, "password": "wrong password!"})
+            assert answer.status_code == 401
+            assert "not right" in answer.text
+        answer = c.post("/signin", data={"email": email, "password": PASSWORD})
+        assert answer.status_code == 401 and "too many attempts" in answer.text
+        assert "vigil_session" not in c.cookies
+
+
+def test_session_cookie_is_http_only_and_strict(app, team):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as c:
+        answer = c.post("/signin", data={"email": team["supervisor"].email, "password": PASSWORD})
+        cookie = answer.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "secure" not in cookie
+    with TestClient(
+        app, base_url="https://vigil.test", raise_server_exceptions=False, follow_redirects=False
+    ) as c:
+        answer = c.post("/signin", data={"email": team["supervisor"].email, "password": PASSWORD})
+        assert "secure" in answer.headers["set-cookie"].lower()
+
+
+def test_sign_in_goes_back_only_to_a_local_page(app, team):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as c:
+        answer = c.post(
+            "/signin", data={"email": team["admin"].email, "password": PASSWORD, "next": "//evil.example/x"}
+        )
+        assert answer.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("role", ["analyst", "supervisor", "admin"])
+def test_every_page_renders_for_every_role(team, role):
+    b = team[role]
+    for path in PAGES:
+        answer = b.client.get(path)
+        assert answer.status_code == 200, (path, answer.text[:500])
+        assert "Content-Security-Policy" in answer.headers
+        assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["Cache-Control"] == "no-store"
+    assert b.client.get("/admin").status_code == (200 if role == "admin" else 403)
+
+
+def test_a_form_without_the_csrf_token_is_refused(team):
+    b = team["analyst"]
+    answer = b.client.post("/account/prefs", data={"blur": "20", "reveal_seconds": "5", "break_after": "40"})
+    assert answer.status_code == 403 and "security token" in answer.text
+    answer = b.client.post(
+        "/account/prefs", data={"csrf": "forged", "blur": "20", "reveal_seconds": "5", "break_after": "40"}
+    )
+    assert answer.status_code == 403
+    other = team["admin"]  # another session's token is not this session's
+    answer = b.client.post("/signout", data={"csrf": other.csrf})
+    assert answer.status_code == 403
+    assert b.client.get("/").status_code == 200  # still signed in
+
+
+def test_a_form_from_another_origin_is_refused(team):
+    b = team["analyst"]
+    answer = b.post("/signout", headers={"Origin": "https://evil.example"})
+    assert answer.status_code == 403
+    assert b.client.get("/").status_code == 200
+
+
+def test_sign_out_ends_the_session_on_the_server(app, team):
+    b = team["analyst"]
+    cookie = b.client.cookies.get("vigil_session")
+    assert b.post("/signout").status_code == 303
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as thief:
+        thief.cookies.set("vigil_session", cookie)
+        assert thief.get("/").status_code == 303  # the old cookie opens nothing
+
+
+def test_idle_sessions_end(app, team, db_url):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from vigil.store import open_database
+    from vigil.store.db import utcnow
+    from vigil.store.models import WebSession
+
+    b = team["analyst"]
+    with open_database(db_url).engine.begin() as conn:
+        conn.execute(
+            update(WebSession)
+            .values(seen_at=utcnow() - timedelta(minutes=31))
+            .where(WebSession.ended_at.is_(None), WebSession.user_id == _user_id(db_url, b.email))
+        )
+    assert b.client.get("/").status_code == 303
+
+
+def _user_id(db_url, email):
+    from sqlalchemy import select
+
+    from vigil.store import open_database
+    from vigil.store.models import User
+
+    with open_database(db_url).engine.connect() as conn:
+        return conn.execute(select(User.id).where(User.email == email)).scalar()
+
+
+def test_password_change_checks_the_old_one_and_ends_other_sessions(app, team):
+    b = team["supervisor"]
+    second = sign_in(app, b.email)
+    answer = b.post("/account/password", {"current": "wrong", "new": "n" * 12, "confirm": "n" * 12})
+    assert answer.status_code == 422 and "current password" in answer.text
+    answer = b.post("/account/password", {"current": PASSWORD, "new": "n" * 12, "confirm": "m" * 12})
+    assert answer.status_code == 422 and "differ" in answer.text
+    answer = b.post(
+        "/account/password", {"current": PASSWORD, "new": "new password 1234", "confirm": "new password 1234"}
+    )
+    assert answer.status_code == 200 and "Password changed" in answer.text
+    assert b.client.get("/").status_code == 200  # this session goes on
+    assert second.get("/", follow_redirects=False).status_code == 303  # the other one ended
+    sign_in(app, b.email, "new password 1234")
+
+
+def test_wellbeing_settings_are_checked_and_kept(team):
+    b = team["analyst"]
+    answer = b.post("/account/prefs", {"blur": "99", "reveal_seconds": "5", "break_after": "40"})
+    assert answer.status_code == 422 and "blur: a whole number from 4 to 40" in answer.text
+    answer = b.post("/account/prefs", {"blur": "30", "reveal_seconds": "3", "break_after": "10"})
+    assert answer.status_code == 200
+    page = b.client.get("/").text
+    assert 'data-blur="30"' in page and 'data-greyscale="0"' in page and 'data-reveal-seconds="3"' in page
+
+
+def test_queue_shows_reports_by_priority_with_reasons(client, team):
+    b = team["analyst"]
+    low = example()
+    low["files"] = []
+    first, second = submit(client, b, low), submit(client, b)
+    page = b.client.get("/").text
+    assert page.index(f"#{second}") < page.index(f"#{first}")
+    assert 'class="reason"' in page
+
+
+def test_queue_filters(client, team):
+    b = team["analyst"]
+    other = example()
+    other["jurisdiction"] = "BE"
+    nl, be = submit(client, b), submit(client, b, other)
+    page = b.client.get("/?country=BE").text
+    assert f"#{be}" in page and f"#{nl}<" not in page
+    assert f"#{nl}" in b.client.get("/?country=nl&source=api&days=1").text
+    answer = b.client.get("/?status=bogus")
+    assert answer.status_code == 200 and "status: one of" in answer.text
+
+
+def test_report_page_classify_then_next(client, team):
+    b = team["analyst"]
+    first, second = submit(client, b), submit(client, b)
+    page = b.client.get(f"/reports/{first}").text
+    assert "Record decision" in page and "assessment" in page
+    answer = b.post(f"/reports/{first}/classify", {"assessment": "baseline", "age_band": "prepubescent"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/reports/next"
+    nxt = b.client.get("/reports/next")
+    assert nxt.status_code == 303 and nxt.headers["location"] == f"/reports/{second}"
+    page = b.client.get(f"/reports/{first}").text
+    assert "classified the report" in page and "assessed" in page
+    answer = b.post(f"/reports/{second}/classify", {"assessment": "no-such-value"})
+    assert answer.status_code == 422 and "must be one of" in answer.text
+
+
+def test_another_organisations_report_is_a_404_page(client, team, make_org):
+    from fastapi.testclient import TestClient
+
+    theirs = make_org()
+    answer = client.post("/v1/reports", json=example(), headers=theirs.h())
+    rid = answer.json()["id"]
+    b = team["analyst"]
+    mine = b.client.get(f"/reports/{rid}")
+    missing = b.client.get("/reports/2000000000")
+    assert mine.status_code == missing.status_code == 404
+    assert "no report" in mine.text
+    assert b.post(f"/reports/{rid}/classify", {"assessment": "baseline"}).status_code == 404
+    assert isinstance(b.client, TestClient)
+
+
+def test_hostile_report_text_is_shown_as_text(client, team):
+    b = team["analyst"]
+    report = example()
+    report["incident"]["summary"] = '<script>alert(1)</script>\u202egpj.exe "onload=x'
+    report["files"][0]["fileName"] = "<img src=x onerror=alert(1)>"
+    rid = submit(client, b, report)
+    page = b.client.get(f"/reports/{rid}").text
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;" in page
+    assert "\u202e" not in page  # the right-to-left override is shown as an escape
+
+
+def test_unknown_page_and_bad_ids_are_error_pages_not_tracebacks(team):
+    b = team["analyst"]
+    for path, status in [
+        ("/no/such/page", 404),
+        ("/reports/abc", 400),
+        ("/reports/0", 400),
+        ("/reports/99999999999", 400),
+    ]:
+        answer = b.client.get(path)
+        assert answer.status_code == status, path
+        assert "text/html" in answer.headers["content-type"] and "Traceback" not in answer.text
+
+
+def test_static_assets_are_served_from_the_package(client):
+    for name in ("htmx.min.js", "vigil.js", "vigil.css", "icon.svg"):
+        answer = client.get(f"/static/{name}")
+        assert answer.status_code == 200, name
+    assert client.get("/static/../app.py").status_code == 404
