@@ -324,7 +324,7 @@ def create_app(
     exchange_routes.install(app, service, principal, settings.public_url, _principal, _bearer)
     notice_routes.install(app, database, principal)
     # the web UI answers every path the API does not (mounted last: /v1, /schema, /federation first)
-    app.mount("/", create_web(service, settings))
+    app.mount("/", create_web(service, settings, accounts))
     return app
 
 

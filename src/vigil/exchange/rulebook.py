@@ -55,7 +55,14 @@ def _target(conn: Connection, org_id: int, sector: str | None, to: str | None) -
 
 
 def add_rule(
-    db: Database, org: str, label: str, effect: str, sector: str | None, to: str | None, extra=None
+    db: Database,
+    org: str,
+    label: str,
+    effect: str,
+    sector: str | None,
+    to: str | None,
+    extra=None,
+    actor: str = "admin-cli",
 ) -> int:
     if effect not in EFFECTS:
         raise VigilError(f"the effect must be allow or deny, got {effect!r}")
@@ -70,17 +77,25 @@ def add_rule(
             **_target(conn, org_id, sector, to),
         }
         rule_id = conn.execute(insert(ShareRule).values(**row, created_at=utcnow())).inserted_primary_key[0]
-        append(conn, "admin-cli", org_id, "exchange.rule-add", f"rule:{rule_id}", {**row, "to": to})
+        append(conn, actor, org_id, "exchange.rule-add", f"rule:{rule_id}", {**row, "to": to})
     return rule_id
 
 
-def add_route(db: Database, org: str, label: str, sector: str | None, to: str | None, extra=None) -> int:
+def add_route(
+    db: Database,
+    org: str,
+    label: str,
+    sector: str | None,
+    to: str | None,
+    extra=None,
+    actor: str = "admin-cli",
+) -> int:
     key, value = parse_label(label, extra)
     with db.engine.begin() as conn:
         org_id = _org(conn, org, "ORG")
         row = {"org_id": org_id, "label": key, "value": value, **_target(conn, org_id, sector, to)}
         route_id = conn.execute(insert(RouteRule).values(**row, created_at=utcnow())).inserted_primary_key[0]
-        append(conn, "admin-cli", org_id, "exchange.route-add", f"route:{route_id}", {**row, "to": to})
+        append(conn, actor, org_id, "exchange.route-add", f"route:{route_id}", {**row, "to": to})
     return route_id
 
 

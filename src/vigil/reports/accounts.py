@@ -113,7 +113,7 @@ class Accounts:
             raise NotFoundError(f"no organisation named {name!r}")
         return found
 
-    def create_user(self, email: str, org: str, role: str, password: str) -> int:
+    def create_user(self, email: str, org: str, role: str, password: str, actor: str = "admin-cli") -> int:
         if role not in ROLES:
             raise VigilError(f"--role must be one of {', '.join(ROLES)}, got {role!r}")
         if not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
@@ -134,7 +134,7 @@ class Accounts:
                 ).inserted_primary_key[0]
                 append(
                     conn,
-                    "admin-cli",
+                    actor,
                     org_id,
                     "user.create",
                     f"user:{user_id}",
@@ -164,8 +164,15 @@ class Accounts:
         return self.issue_token(email, scopes, expires_days).token
 
     def issue_token(
-        self, email: str, scopes: list[str] | None = None, expires_days: int | None = None
+        self,
+        email: str,
+        scopes: list[str] | None = None,
+        expires_days: int | None = None,
+        actor: str = "admin-cli",
+        org_id: int | None = None,
     ) -> IssuedToken:
+        """A new token for `email` (of organisation `org_id` when given: an admin page issues tokens
+        for its own organisation's users only)."""
         unknown = [s for s in scopes or () if s not in SCOPES]
         if unknown:
             raise VigilError(f"unknown scope {unknown[0]!r}; scopes: {', '.join(SCOPES)}")
@@ -174,8 +181,8 @@ class Accounts:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.engine.begin() as conn:
             user = conn.execute(select(User.id, User.org_id, User.role).where(User.email == email)).first()
-            if user is None:
-                raise NotFoundError(f"no user {email!r}")
+            if user is None or (org_id is not None and user.org_id != org_id):
+                raise NotFoundError(f"no user {email[:320]!r}")
             allowed = ROLE_SCOPES.get(user.role, frozenset())
             beyond = [s for s in scopes or () if s not in allowed]
             if beyond:
@@ -197,7 +204,7 @@ class Accounts:
             ).inserted_primary_key[0]
             append(
                 conn,
-                "admin-cli",
+                actor,
                 user.org_id,
                 "token.create",
                 f"token:{token_id}",
@@ -288,3 +295,50 @@ class Accounts:
                 time.monotonic() + self.cache_seconds,
             )
         return principal
+
+    # -- what the admin pages list ------------------------------------------------------------------
+    def organisations(self) -> list:
+        """Every organisation this instance knows (local ones and those at peers)."""
+        with self.db.engine.connect() as conn:
+            return conn.execute(
+                select(
+                    Organisation.id, Organisation.name, Organisation.sector, Organisation.country,
+                    Organisation.peer_id, Organisation.created_at,
+                ).order_by(Organisation.name)
+            ).all()  # fmt: skip
+
+    def users(self, org_id: int) -> list:
+        with self.db.engine.connect() as conn:
+            return conn.execute(
+                select(User.id, User.email, User.role, User.created_at)
+                .where(User.org_id == org_id)
+                .order_by(User.email)
+            ).all()
+
+    def tokens(self, org_id: int) -> list:
+        """The organisation's tokens (never the token: it is not kept), newest first."""
+        with self.db.engine.connect() as conn:
+            return conn.execute(
+                select(
+                    ApiToken.id, User.email, ApiToken.scopes, ApiToken.created_at, ApiToken.expires_at,
+                    ApiToken.revoked_at,
+                )
+                .join(User, User.id == ApiToken.user_id)
+                .where(User.org_id == org_id)
+                .order_by(ApiToken.id.desc())
+                .limit(500)
+            ).all()  # fmt: skip
+
+    def revoke_token_id(self, org_id: int, token_id: int, actor: str) -> None:
+        """Revoke one of the organisation's tokens by its id (the admin page has no token to show)."""
+        with self.db.engine.begin() as conn:
+            mine = select(User.id).where(User.org_id == org_id)
+            done = conn.execute(
+                update(ApiToken)
+                .where(ApiToken.id == token_id, ApiToken.user_id.in_(mine), ApiToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            ).rowcount
+            if not done:
+                raise NotFoundError(f"no token {token_id} of this organisation, or revoked already")
+            self._cache.clear()  # this process forgets it at once; others within cache_seconds
+            append(conn, actor, org_id, "token.revoke", f"token:{token_id}", {})

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from vigil.errors import NotFoundError, VigilError
+from vigil.reports.accounts import Accounts
 from vigil.reports.errors import Forbidden, InvalidInput
 from vigil.reports.service import ReportService
 from vigil.reports.sessions import Attempts, Sessions
@@ -34,8 +35,11 @@ class StaticAssets(StaticFiles):
         return response
 
 
-def create_web(service: ReportService, settings: Settings) -> FastAPI:
+def create_web(service: ReportService, settings: Settings, accounts: Accounts | None = None) -> FastAPI:
+    """`accounts`: the API's (one token cache per process: a token revoked on a page stops working
+    for the API at once)."""
     web = Web(service, Sessions(service.db, attempts=Attempts(settings.redis_url)), settings)
+    web.accounts = accounts or Accounts(service.db)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticAssets(packages=[("vigil.web", "static")]), name="static")
     _errors(app, web)

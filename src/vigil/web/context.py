@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 from starlette.requests import Request
 
 from vigil.reports import wellbeing
+from vigil.reports.accounts import Accounts
 from vigil.reports.service import ReportService
 from vigil.reports.sessions import Current, Sessions, csrf_matches
 from vigil.settings import Settings
@@ -31,6 +32,7 @@ class Web:
     service: ReportService
     sessions: Sessions
     settings: Settings
+    accounts: Accounts | None = None
 
     @property
     def db(self):
