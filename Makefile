@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO := .demo
 VIGIL := $(BIN)/vigil
 
-.PHONY: demo test lint bench corpus clean
+.PHONY: demo ui test lint bench corpus clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ demo: $(VENV)/.installed
 	$(VIGIL) hashset list --db $(DEMO)/vigil.db
 	$(VIGIL) scan $(DEMO)/evidence --case demo --json $(DEMO)/case.json --csv $(DEMO)/case.csv --html $(DEMO)/case.html --db $(DEMO)/vigil.db
 	@echo "case result: $(DEMO)/case.json, $(DEMO)/case.csv and $(DEMO)/case.html (thumbnails blurred in their pixels)"
+
+# the web UI on the demo data: http://127.0.0.1:8000 (Ctrl-C stops it)
+ui: $(VENV)/.installed
+	test -f $(DEMO)/vigil.db || $(MAKE) demo
+	$(BIN)/python -m vigil.demo_ui $(DEMO)
+	VIGIL_EXCHANGE_INTERVAL=0 $(VIGIL) serve --port 8000 --db $(DEMO)/vigil.db
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

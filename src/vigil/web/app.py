@@ -5,6 +5,7 @@ is the same 404 page as one that does not exist; no error is ever a traceback.
 No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime."""
 
 import logging
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +36,31 @@ class StaticAssets(StaticFiles):
         return response
 
 
+class ServerTiming:
+    """`Server-Timing: app;dur=MS` on every page: the time the server spent on it (bench/web.py
+    reads it; a browser's developer tools show it)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+
+        async def timed(message):
+            if message["type"] == "http.response.start":
+                spent = (time.perf_counter() - started) * 1000
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"server-timing", f"app;dur={spent:.2f}".encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, timed)
+
+
 def create_web(service: ReportService, settings: Settings, accounts: Accounts | None = None) -> FastAPI:
     """`accounts`: the API's (one token cache per process: a token revoked on a page stops working
     for the API at once)."""
@@ -42,6 +68,7 @@ def create_web(service: ReportService, settings: Settings, accounts: Accounts | 
     web.accounts = accounts or Accounts(service.db)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticAssets(packages=[("vigil.web", "static")]), name="static")
+    app.add_middleware(ServerTiming)
     _errors(app, web)
     account_pages.install(app, web)
     report_pages.install(app, web)

@@ -19,6 +19,7 @@ from vigil.web.context import Web
 from vigil.web.render import page
 
 PAGE = 50
+FILES_PER_PAGE = 200  # a report of 10,000 files is read a page at a time
 ReportId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -88,7 +89,10 @@ def install(app: FastAPI, web: Web) -> None:
         return RedirectResponse(f"/reports/{rows[0].id}" if rows else "/?done=1", status_code=303)
 
     def _report_page(request: Request, report_id: int, status: int = 200, error: str | None = None, **extra):
+        """The report page, its files `FILES_PER_PAGE` at a time from `?files=FIRST`."""
         current = web.current(request)
+        first = request.query_params.get("files", "0")
+        first = int(first) if first.isdigit() and len(first) < 7 else 0
         who = current.principal
         report = web.service.get(who, report_id)  # 404 when not this organisation's: the same page
         network = feedback.history(web.db, who, report_id)
@@ -96,6 +100,10 @@ def install(app: FastAPI, web: Web) -> None:
             "report.html",
             status,
             report=report,
+            shown_files=report["files"][first : first + FILES_PER_PAGE],
+            first=first,
+            per_page=FILES_PER_PAGE,
+            without_files={k: v for k, v in report["report"].items() if k != "files"},
             network=network,
             fields=fields(),
             outcomes=messages.OUTCOMES,
