@@ -4,6 +4,7 @@ screenshot of every page and an axe-core check (no serious or critical finding) 
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -28,6 +29,7 @@ def site(tmp_path_factory):
         users[role] = f"{role}@hotline.example"
         accounts.create_user(users[role], ORG, role, PASSWORD)
     token = accounts.create_token(users["analyst"])
+    case = _case(open_database(db), tmp_path_factory.mktemp("evidence"))
     server, base = serve(db)
     ids = []
     for _ in range(3):
@@ -36,9 +38,30 @@ def site(tmp_path_factory):
         )
         assert answer.status_code == 201, answer.text
         ids.append(answer.json()["id"])
-    yield {"base": base, "users": users, "ids": ids, "db": db}
+    yield {"base": base, "users": users, "ids": ids, "db": db, "case": case}
     server.terminate()
     server.wait(10)
+
+
+def _case(db, evidence) -> str:
+    """A scanned case of generated pictures: a hit (its MD5 on a set) and a group of three copies."""
+    import hashlib
+
+    from vigil.demo import jpeg, picture
+    from vigil.hashsets import Entry
+    from vigil.scan.pipeline import run_scan
+    from vigil.store.hashsets import HashsetRepository
+    from vigil.web.case_pages import case_url
+
+    pictures = [jpeg(picture(seed, (320, 240))) for seed in (21, 22, 23)]
+    (evidence / "hit.jpg").write_bytes(pictures[0])
+    for name in ("copy_a.jpg", "copy_b.jpg", "copy_c.jpg"):
+        (evidence / name).write_bytes(pictures[1])
+    (evidence / "other.jpg").write_bytes(pictures[2])
+    entry = Entry("md5", hashlib.md5(pictures[0]).digest(), "csam")
+    HashsetRepository(db).import_entries("browser-hits", [entry], fmt="text")
+    run_scan(db, evidence, "seized laptop", workers=1)
+    return case_url("seized laptop")
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +167,58 @@ def test_the_session_ends_when_idle(browser, site):
     assert "/signin" in tab.url and uuid.UUID  # sent to sign in, with the way back kept
     assert "next=%2Faccount" in tab.url
     context.close()
+
+
+def test_case_grid_reveal_reblur_and_mark_a_group_by_keyboard(page, site):
+    sign_in(page, site["users"]["analyst"])
+    page.goto("/account")
+    page.get_by_label("A revealed preview blurs again after (seconds, 1–30)").fill("1")
+    page.get_by_role("button", name="Save settings").click()
+    page.goto("/cases")
+    check(page, "cases")
+    page.goto(site["case"])
+    check(page, "case")
+    first = page.locator(".grid .preview").first
+    blurred_src = first.get_attribute("src")
+    assert "blurred" in (first.get_attribute("class") or "")
+    page.locator(".grid .tile").first.focus()
+    page.keyboard.press("r")  # reveal the selected picture on purpose
+    expect = need_browser().expect  # (no page script: the CSP forbids evaluating strings)
+    expect(first).to_have_attribute("src", re.compile("^data:image/jpeg"))
+    assert "blurred" not in (first.get_attribute("class") or "")
+    assert page.locator("#reveal-count").inner_text() == "1 revealed today"
+    expect(first).to_have_class(re.compile("blurred"), timeout=5000)  # blurred again by itself
+    assert first.get_attribute("src") == blurred_src
+    group = page.locator(".grid .tile", has_text="copy_")  # the group's one representative
+    assert group.count() == 1
+    group.focus()
+    page.keyboard.press("1")  # VICS 1: the whole group at once
+    expect(page.locator(".grid .tile.assessed")).to_have_count(1)
+    from sqlalchemy import select
+
+    from vigil.store.models import CaseItem
+
+    with open_database(site["db"]).engine.connect() as conn:
+        marked = conn.execute(
+            select(CaseItem.path, CaseItem.category).where(CaseItem.category.is_not(None))
+        ).all()
+    assert sorted(marked) == [("copy_a.jpg", "csam"), ("copy_b.jpg", "csam"), ("copy_c.jpg", "csam")]
+    check(page, "case-marked")
+
+
+def test_hash_set_upload_with_progress_and_dashboard(page, site, tmp_path):
+    sign_in(page, site["users"]["admin"])
+    page.goto("/hashsets")
+    check(page, "hashsets")
+    listing = tmp_path / "unit-list.txt"
+    listing.write_text("".join(f"{uuid.uuid4().hex}\n" for _ in range(500)))
+    page.locator("input[type=file]").set_input_files(str(listing))
+    page.locator("input[name=name]").fill("unit-list")
+    page.get_by_role("button", name="Upload and import").click()
+    page.get_by_text("500").first.wait_for(timeout=30_000)
+    check(page, "hashset-uploaded")
+    page.goto("/hashsets")
+    assert page.get_by_role("link", name="unit-list").count() >= 1
+    page.goto("/dashboard")
+    check(page, "dashboard")
+    assert page.locator("svg[role=img]").count() >= 3
