@@ -3,7 +3,7 @@ show hostile text as text."""
 
 import pytest
 
-from tests.web.conftest import PASSWORD, example, sign_in, submit
+from tests.web.conftest import PASSWORD, distinct, example, sign_in, submit
 
 PAGES = ["/", "/account", "/cases", "/hashsets", "/dashboard"]
 
@@ -234,3 +234,62 @@ def test_static_assets_are_served_from_the_package(client):
         answer = client.get(f"/static/{name}")
         assert answer.status_code == 200, name
     assert client.get("/static/../app.py").status_code == 404
+
+
+def test_a_shared_report_does_not_show_the_owners_network(client, make_org, db_url):
+    """Where the owner forwarded a report, and the feedback it got, is the owner's business: an
+    organisation the report was shared with sees the report, not that history."""
+    from tests.api.conftest import database
+    from vigil.exchange import rulebook
+
+    owner, police, partner = make_org(), make_org("law_enforcement"), make_org()
+    rid = client.post("/v1/reports", json=distinct(), headers=owner.h()).json()["id"]
+    rulebook.add_rule(database(db_url), owner.name, "assessment=*", "allow", None, police.name)
+    labels = {"labels": {"assessment": "baseline"}}
+    assert (
+        client.post(f"/v1/reports/{rid}/classifications", json=labels, headers=owner.h()).status_code == 201
+    )
+    sent = client.post(f"/v1/reports/{rid}/forward", json={"to": police.name}, headers=owner.h("supervisor"))
+    assert sent.status_code == 201, sent.text
+    shared = client.post(
+        f"/v1/reports/{rid}/shares", json={"organisation": partner.name}, headers=owner.h("supervisor")
+    )
+    assert shared.status_code == 201, shared.text
+    assert len(client.get(f"/v1/reports/{rid}/exchange", headers=owner.h()).json()["forwarded"]) == 1
+    seen = client.get(f"/v1/reports/{rid}/exchange", headers=partner.h()).json()
+    assert seen == {"received": None, "forwarded": [], "feedback": []}
+
+
+def test_digits_that_are_not_ascii_are_refused_not_a_crash(client, team):
+    b = team["analyst"]
+    rid = submit(client, b)
+    assert b.client.get(f"/reports/{rid}?files=\u00b2").status_code == 200
+    answer = b.post(f"/reports/{rid}/classify", {"file": "\u00b2", "assessment": "baseline"})
+    assert answer.status_code == 303  # not a file position: the decision is on the whole report
+    answer = b.post("/account/prefs", {"blur": "\u00b2", "reveal_seconds": "5", "break_after": "40"})
+    assert answer.status_code == 422
+
+
+def test_sign_in_from_another_site_is_refused(app, team):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as c:
+        answer = c.post(
+            "/signin",
+            data={"email": team["analyst"].email, "password": PASSWORD},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert answer.status_code == 403 and "vigil_session" not in c.cookies
+
+
+def test_failed_sign_ins_from_elsewhere_do_not_lock_the_owner_out(app, team):
+    from fastapi.testclient import TestClient
+
+    email = team["supervisor"].email
+    with TestClient(
+        app, raise_server_exceptions=False, follow_redirects=False, client=("203.0.113.9", 1)
+    ) as c:
+        for _ in range(6):
+            c.post("/signin", data={"email": email, "password": "not the password"})
+        assert "too many" in c.post("/signin", data={"email": email, "password": PASSWORD}).text
+    sign_in(app, email)  # from the analyst's own desk (another address): still fine

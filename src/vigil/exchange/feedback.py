@@ -87,6 +87,8 @@ def history(db, principal: Principal, report_id: int) -> dict:
     with db.engine.connect() as conn:
         if not repo.can_read(conn, principal.org_id, report_id):
             raise NotFoundError(f"no report {report_id}")
+        if not repo.owns(conn, principal.org_id, report_id):  # shared with it: the owner's network is its own
+            return {"received": None, "forwarded": [], "feedback": []}
         hops = xs.hops(conn, report_id)
         given = xs.feedback_of(conn, report_id)
         names = xs.org_names(conn, [h.other_org_id for h in hops] + [f.from_org_id for f in given])

@@ -84,12 +84,14 @@ class Attempts:
         return hmac.new(self.salt, text.lower().encode(), hashlib.sha256).hexdigest()[:32]
 
     def allowed(self, email: str, client: str) -> bool:
-        return self.limiter.test(self.per_email, self._key(email)) and self.limiter.test(
+        """Per address *from this client* (a stranger's failures cannot lock an analyst out from
+        their own desk) and per client."""
+        return self.limiter.test(self.per_email, self._key(f"{email}\n{client}")) and self.limiter.test(
             self.per_client, self._key(client)
         )
 
     def failed(self, email: str, client: str) -> None:
-        self.limiter.hit(self.per_email, self._key(email))
+        self.limiter.hit(self.per_email, self._key(f"{email}\n{client}"))
         self.limiter.hit(self.per_client, self._key(client))
 
 

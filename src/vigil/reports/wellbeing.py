@@ -5,6 +5,7 @@ audit log entry the reveal writes, like any other access to evidence."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
 
@@ -43,7 +44,7 @@ def check(values: dict) -> Prefs:
     out = {}
     for name, (low, high) in LIMITS.items():
         text = str(values.get(name, "")).strip()
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not re.fullmatch(r"[0-9]{1,4}", text) or not low <= int(text) <= high:
             raise VigilError(
                 f"{name.replace('_', ' ')}: a whole number from {low} to {high}, got {text[:20]!r}"
             )

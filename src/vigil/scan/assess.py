@@ -25,7 +25,7 @@ from vigil.scan.hashing import FLAGS, Item
 from vigil.scan.locate import read_many
 from vigil.scan.locations import location
 from vigil.scan.matching import NEAR_SIGNALS
-from vigil.scan.reporting import blur, html_report, is_exact, write_csv
+from vigil.scan.reporting import blur, html_report, is_exact, picture, write_csv
 from vigil.store.cases import CaseQueries, CaseRepository
 from vigil.store.db import Database
 from vigil.store.hashsets import HashsetRepository
@@ -208,26 +208,6 @@ class _Cache:
 BLURRED = _Cache(2048)  # ~3 KB each
 
 
-def _picture(data: bytes, kind: str, px: int):
-    """The item's picture (a video's first frame) at most `px` across, or None."""
-    try:
-        from PIL import Image
-
-        if kind.startswith("video/"):
-            import av
-
-            with av.open(io.BytesIO(data)) as container:
-                image = next(container.decode(video=0)).to_image()
-        else:
-            image = Image.open(io.BytesIO(data))
-            image.draft("RGB", (px * 2, px * 2))
-        image = image.convert("RGB")
-        image.thumbnail((px, px))
-        return image
-    except Exception:  # noqa: BLE001 - a preview that cannot be made is a placeholder, not an error
-        return None
-
-
 def _jpeg(image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=75)
@@ -250,7 +230,7 @@ def preview(db: Database, case: dict, item_id: int) -> bytes | None:
     if cached is not None:
         return cached
     data = _read(case, it)
-    image = _picture(data, it["type"] or "", BLURRED_PX) if data is not None else None
+    image = picture(data, it["type"] or "", BLURRED_PX) if data is not None else None
     if image is None:
         return None
     out = _jpeg(blur(image))
@@ -262,7 +242,7 @@ def clear_preview(db: Database, case: dict, item_id: int) -> str | None:
     """The clear preview (a JPEG data URI, CLEAR_PX across) for a reveal, or None. Not cached."""
     it = item(db, case, item_id)
     data = _read(case, it)
-    image = _picture(data, it["type"] or "", CLEAR_PX) if data is not None else None
+    image = picture(data, it["type"] or "", CLEAR_PX) if data is not None else None
     if image is None:
         return None
     return "data:image/jpeg;base64," + base64.b64encode(_jpeg(image)).decode()

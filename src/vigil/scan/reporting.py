@@ -127,10 +127,8 @@ def _wants_thumbnail(item: dict) -> bool:
     return (kind.startswith("image/") or kind.startswith("video/")) and not item["error"]
 
 
-def _thumbnail(data: bytes, item: dict, clear: bool = False) -> str | None:
-    """A small JPEG data URI of an image item's bytes (for videos, its first frame), or None;
-    blurred in its pixels unless `clear`."""
-    kind = item["type"] or ""
+def picture(data: bytes, kind: str, px: int):
+    """The item's picture (a video's first frame) as RGB at most `px` across, or None."""
     try:
         from PIL import Image
 
@@ -141,9 +139,21 @@ def _thumbnail(data: bytes, item: dict, clear: bool = False) -> str | None:
                 image = next(container.decode(video=0)).to_image()
         else:
             image = Image.open(io.BytesIO(data))
-            image.draft("RGB", (THUMBNAIL_PX * 2, THUMBNAIL_PX * 2))
+            image.draft("RGB", (px * 2, px * 2))
         image = image.convert("RGB")
-        image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+        image.thumbnail((px, px))
+        return image
+    except Exception:  # noqa: BLE001 - a picture that cannot be made is left out, not fatal
+        return None
+
+
+def _thumbnail(data: bytes, item: dict, clear: bool = False) -> str | None:
+    """A small JPEG data URI of an image item's bytes (for videos, its first frame), or None;
+    blurred in its pixels unless `clear`."""
+    image = picture(data, item["type"] or "", THUMBNAIL_PX)
+    if image is None:
+        return None
+    try:
         if not clear:
             image = blur(image)
         buf = io.BytesIO()

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from vigil.errors import VigilError
 from vigil.reports import wellbeing
 from vigil.reports.sessions import SignInRefused
-from vigil.web.context import COOKIE, Web, next_path
+from vigil.web.context import COOKIE, CsrfRefused, Web, next_path
 from vigil.web.forms import read_form
 from vigil.web.render import page
 
@@ -35,6 +35,8 @@ def install(app: FastAPI, web: Web) -> None:
 
     @app.post("/signin")
     async def sign_in(request: Request):
+        if not web.same_origin(request):  # no signing a browser in to someone else's account
+            raise CsrfRefused
         form = await read_form(request)
         email, target = form.get("email"), next_path(form.get("next", "/"))
         client = request.client.host if request.client else "?"

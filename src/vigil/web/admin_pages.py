@@ -16,6 +16,7 @@ from vigil.reports.accounts import ROLES, SCOPES, Accounts
 from vigil.reports.errors import Forbidden
 from vigil.reports.sessions import Current
 from vigil.web.context import Web
+from vigil.web.forms import whole
 from vigil.web.render import page
 
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -85,7 +86,7 @@ def install(app: FastAPI, web: Web) -> None:
             issued = accounts.issue_token(
                 form.get("email").strip(),
                 form.getlist("scope") or None,
-                int(days) if days.isdigit() and len(days) < 6 else None,
+                whole(days, 5),
                 actor=current.principal.email,
                 org_id=current.principal.org_id,
             )

@@ -22,6 +22,7 @@ from vigil.reports.accounts import ROLES
 from vigil.reports.errors import Forbidden
 from vigil.scan import assess
 from vigil.web.context import Web
+from vigil.web.forms import whole
 from vigil.web.render import HEADERS, page
 
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -71,7 +72,7 @@ def _ids(values: list[str]) -> list[int]:
         raise VigilError(f"at most {MAX_ITEMS:,} files can be marked at once, got {len(values):,}")
     out = []
     for v in values:
-        if not v.isdigit() or len(v) > 10 or not 1 <= int(v) <= 2**31 - 1:
+        if whole(v, 10) is None or not 1 <= int(v) <= 2**31 - 1:
             raise VigilError(f"item: a file number, got {v[:20]!r}")
         out.append(int(v))
     return out
@@ -164,9 +165,9 @@ def install(app: FastAPI, web: Web) -> None:
         scheme = assess.scheme_of(form.get("scheme") or None)
         chosen = [v for v in form.getlist("category") if v]  # the hidden field (keys) or the button
         ids = _ids(form.getlist("item"))
-        whole = form.get("group") == "1"
+        group = form.get("group") == "1"
         case, _ = assess.mark(
-            web.db, _name(name), ids, chosen[-1] if chosen else "", scheme, actor(current), whole
+            web.db, _name(name), ids, chosen[-1] if chosen else "", scheme, actor(current), group
         )
         base = case_url(case["name"])
         if request.headers.get("hx-request"):
@@ -183,14 +184,15 @@ def install(app: FastAPI, web: Web) -> None:
             )
         kept = {"scheme": scheme} if scheme != assess.DEFAULT_SCHEME else {}
         back = form.get("page", "1")
-        query = urlencode({**kept, "page": int(back) if back.isdigit() and len(back) < 7 else 1})
+        query = urlencode({**kept, "page": whole(back, 6) or 1})
         return RedirectResponse(f"{base}?{query}#item-{ids[0]}", status_code=303)
 
     @app.post("/cases/{name}/export-set")
     async def case_export_set(request: Request, name: CaseName):
         current = web.current(request)
         form = await web.checked_form(request, current)
-        _can_assess(current.principal)
+        if current.principal.role not in ("supervisor", "admin"):  # a set is matched for everyone
+            raise Forbidden("making a hash set needs a supervisor or admin (as importing one does)")
         everything = form.get("everything") in ("1", "on")
         try:
             info = await run_in_threadpool(

@@ -47,14 +47,19 @@ class Web:
     async def checked_form(self, request: Request, current: Current) -> Form:
         """The POSTed form, once its CSRF token (field `csrf` or header X-CSRF-Token) and its
         origin are this session's and this server's."""
-        origin = request.headers.get("origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        if not self.same_origin(request):
             raise CsrfRefused
         form = await read_form(request)
         given = form.get("csrf") or request.headers.get("x-csrf-token")
         if not csrf_matches(current.csrf, given):
             raise CsrfRefused
         return form
+
+    @staticmethod
+    def same_origin(request: Request) -> bool:
+        """No Origin header (an older browser, a script), or this server's own."""
+        origin = request.headers.get("origin")
+        return not origin or origin == "null" or urlsplit(origin).netloc == request.headers.get("host", "")
 
     def frame(self, current: Current | None, active: str = "") -> dict:
         """The context of the page frame (header, navigation, wellbeing counter)."""

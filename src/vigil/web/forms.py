@@ -3,6 +3,7 @@ fields and size (BodyGuard has bounded the body already), every value text, many
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -11,6 +12,12 @@ from vigil.errors import VigilError
 
 MAX_FIELDS = 2_000  # a case grid may post a group of many files
 MAX_VALUE = 10_000
+
+
+def whole(text: str, digits: int = 9) -> int | None:
+    """`text` as a whole number of at most `digits` ASCII digits, else None (`"²".isdigit()` is
+    True, and `int("²")` raises)."""
+    return int(text) if re.fullmatch(f"[0-9]{{1,{digits}}}", text or "") else None
 
 
 class Form:

@@ -32,6 +32,7 @@ from vigil.store import setweb
 from vigil.store.hashsets import HashsetInfo, HashsetRepository
 from vigil.store.setadmin import SEPARATOR, SetAdmin
 from vigil.web.context import CsrfRefused, Web, next_path
+from vigil.web.forms import whole
 from vigil.web.render import page
 
 log = logging.getLogger("vigil.web")
@@ -103,7 +104,7 @@ async def _receive(request: Request, folder: Path) -> Path:
     """The request body streamed into `folder/upload`, refused once it passes MAX_UPLOAD."""
     limit = MAX_UPLOAD
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if (whole(declared, 19) or 0) > limit:
         raise UploadRefused(413, f"the file is larger than {limit:,} bytes, the upload limit")
     path, size = folder / "upload", 0
     try:

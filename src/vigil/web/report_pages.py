@@ -16,6 +16,7 @@ from vigil.reports import classification
 from vigil.reports import queue as queue_case
 from vigil.reports.errors import InvalidInput
 from vigil.web.context import Web
+from vigil.web.forms import whole
 from vigil.web.render import page
 
 PAGE = 50
@@ -92,7 +93,7 @@ def install(app: FastAPI, web: Web) -> None:
         """The report page, its files `FILES_PER_PAGE` at a time from `?files=FIRST`."""
         current = web.current(request)
         first = request.query_params.get("files", "0")
-        first = int(first) if first.isdigit() and len(first) < 7 else 0
+        first = whole(first, 6) or 0
         who = current.principal
         report = web.service.get(who, report_id)  # 404 when not this organisation's: the same page
         network = feedback.history(web.db, who, report_id)
@@ -123,7 +124,7 @@ def install(app: FastAPI, web: Web) -> None:
         form = await web.checked_form(request, current)
         labels = {name: form.get(name) for name in fields() if form.get(name)}
         target = form.get("file", "")
-        file = int(target) if target.isdigit() and len(target) < 6 else None
+        file = whole(target, 5)
         try:
             web.service.classify(current.principal, report_id, labels, file)
         except InvalidInput as exc:

@@ -25,15 +25,15 @@
   // -- previews: revealed one at a time on purpose, blurred again after a few seconds or on leaving --
   var seconds = parseInt(body.getAttribute("data-reveal-seconds") || "5", 10);
   var blurPx = parseInt(body.getAttribute("data-blur") || "16", 10);
-  var grey = body.getAttribute("data-greyscale") !== "0";
   document.documentElement.style.setProperty("--blur", blurPx + "px");
-  var revealed = null, timer = null;
+  var revealed = null, timer = null, pending = null;
 
   function reblur() {
+    if (pending) { pending.abort(); pending = null; }  // a reveal still on its way never lands
+    if (timer) { clearTimeout(timer); timer = null; }
     if (!revealed) return;
     var img = revealed;
     revealed = null;
-    if (timer) { clearTimeout(timer); timer = null; }
     img.src = img.getAttribute("data-blurred");
     img.classList.add("blurred");
     img.removeAttribute("data-clear");
@@ -46,12 +46,15 @@
     if (revealed === img) { reblur(); return; }
     reblur();  // one at a time
     var xhr = new XMLHttpRequest();
+    pending = xhr;
     xhr.open("POST", img.getAttribute("data-reveal-url"));
     xhr.setRequestHeader("X-CSRF-Token", csrf);
     xhr.setRequestHeader("Content-Type", "application/x-www-form-urlencoded");
     xhr.responseType = "json";
     xhr.onload = function () {
-      if (xhr.status !== 200 || !xhr.response) return;
+      if (pending !== xhr) return;  // superseded by another reveal, or blurred meanwhile
+      pending = null;
+      if (xhr.status !== 200 || !xhr.response || document.hidden) return;
       img.src = xhr.response.src;
       img.classList.remove("blurred");
       revealed = img;
@@ -59,14 +62,12 @@
       if (counter) counter.textContent = xhr.response.revealed + " revealed today";
       var button = document.querySelector("[data-reveal='" + img.id + "']");
       if (button) button.textContent = "Blur";
+      if (timer) clearTimeout(timer);
       timer = setTimeout(reblur, seconds * 1000);
     };
     xhr.send("csrf=" + encodeURIComponent(csrf));
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll(".preview"), function (img) {
-    if (!grey) img.classList.add("colour");
-  });
   document.addEventListener("click", function (e) {
     var button = e.target.closest && e.target.closest("[data-reveal]");
     if (button) { e.preventDefault(); reveal(document.getElementById(button.getAttribute("data-reveal"))); }
@@ -100,16 +101,28 @@
     form.querySelector("input[name=category]").value = choice.getAttribute("data-value");
     if (window.htmx) { window.htmx.trigger(form, "submit"); } else { form.submit(); }
   }
-  tiles.forEach(function (t, i) { t.addEventListener("focus", function () { if (tile !== i) pick(i); }); });
+  document.addEventListener("focusin", function (e) {
+    var t = e.target.closest && e.target.closest(".grid .tile");
+    if (!t) return;
+    tiles = Array.prototype.slice.call(document.querySelectorAll(".grid .tile"));
+    var i = tiles.indexOf(t);
+    if (i >= 0 && i !== tile) {
+      if (tile >= 0 && tiles[tile]) tiles[tile].classList.remove("selected");
+      tile = i;
+      t.classList.add("selected");
+    }
+  });
 
   document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat || typing(e.target)) return;
     var dialog = document.getElementById("keys");
     if (e.key === "?") { e.preventDefault(); if (dialog.open) dialog.close(); else dialog.showModal(); return; }
+    if (dialog && dialog.open) return;  // the key list is modal
+    var control = e.target.closest && e.target.closest("button, summary, a:not(.queue a)");
     if (rows.length) {
       if (e.key === "j") { e.preventDefault(); select(at + 1); return; }
       if (e.key === "k") { e.preventDefault(); select(at < 0 ? 0 : at - 1); return; }
-      if (e.key === "Enter" && at >= 0) { e.preventDefault(); window.location = rows[at].getAttribute("data-href"); return; }
+      if (e.key === "Enter" && at >= 0 && !control) { e.preventDefault(); window.location = rows[at].getAttribute("data-href"); return; }
       if (e.key === "c" && at >= 0) { e.preventDefault(); window.location = rows[at].getAttribute("data-href") + "#classify"; return; }
     }
     var form = document.querySelector("form[data-classify]");
@@ -133,6 +146,6 @@
   document.addEventListener("htmx:afterSwap", function () {
     tiles = Array.prototype.slice.call(document.querySelectorAll(".grid .tile"));
     if (tile >= tiles.length) tile = tiles.length - 1;
-    if (tile >= 0) tiles[tile].classList.add("selected");
+    if (tile >= 0) { tiles[tile].classList.add("selected"); tiles[tile].focus(); }
   });
 })();
