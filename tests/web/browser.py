@@ -42,10 +42,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(db: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+def serve(db: str, env: dict | None = None, *args: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "vigil.cli.main", "serve", "--port", str(port), "--no-access-log", "--db", db],
+        [
+            sys.executable,
+            "-m",
+            "vigil.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--db",
+            db,
+            *args,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "VIGIL_EXCHANGE_INTERVAL": "0", **(env or {})},
