@@ -293,3 +293,23 @@ def test_failed_sign_ins_from_elsewhere_do_not_lock_the_owner_out(app, team):
             c.post("/signin", data={"email": email, "password": "not the password"})
         assert "too many" in c.post("/signin", data={"email": email, "password": PASSWORD}).text
     sign_in(app, email)  # from the analyst's own desk (another address): still fine
+
+
+def test_notice_and_share_from_the_report_page(client, team, make_org):
+    b, boss = team["analyst"], team["supervisor"]
+    rid = submit(client, b)
+    page = b.client.get(f"/reports/{rid}").text
+    url = page.split('id="ntd-url" name="url"><option value="')[1].split('"')[0]
+    answer = b.post(
+        f"/reports/{rid}/notice",
+        {"url": url, "provider": "Example Hosting", "hosting_country": "nl", "contact": "abuse@example.org"},
+    )
+    assert answer.status_code == 200 and "Notice NTD-" in answer.text
+    bad = b.post(
+        f"/reports/{rid}/notice", {"url": url, "provider": "", "hosting_country": "N1", "contact": "x"}
+    )
+    assert bad.status_code == 422 and "Notice not made" in bad.text
+    partner = make_org()
+    assert "Shared with" in boss.post(f"/reports/{rid}/share", {"organisation": partner.name}).text
+    assert client.get(f"/v1/reports/{rid}", headers=partner.h()).status_code == 200
+    assert b.post(f"/reports/{rid}/share", {"organisation": partner.name}).status_code == 403

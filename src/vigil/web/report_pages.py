@@ -11,10 +11,10 @@ from fastapi import FastAPI, Path, Query, Request
 from starlette.responses import RedirectResponse
 
 from vigil.errors import VigilError
-from vigil.exchange import feedback, feeds, forward, messages
+from vigil.exchange import feedback, feeds, forward, messages, notices
 from vigil.reports import classification
 from vigil.reports import queue as queue_case
-from vigil.reports.errors import InvalidInput
+from vigil.reports.errors import Forbidden, InvalidInput
 from vigil.web.context import Web
 from vigil.web.forms import whole
 from vigil.web.render import page
@@ -146,6 +146,38 @@ def install(app: FastAPI, web: Web) -> None:
         except VigilError as exc:
             return _report_page(request, report_id, 422, f"Not forwarded: {exc}")
         return _report_page(request, report_id, message=f"Forwarded to {sent.get('to', form.get('to'))}.")
+
+    @app.post("/reports/{report_id}/notice")
+    async def send_notice(request: Request, report_id: ReportId):
+        """A notice-and-takedown for one of the report's URLs (checked and sent by `vigil serve`'s
+        notice rounds, repeated while the content stays online)."""
+        current = web.current(request)
+        form = await web.checked_form(request, current)
+        web.service.get(current.principal, report_id)  # 404 when not this organisation's
+        try:
+            made = notices.create_notice(
+                web.db, current.principal, report_id, form.get("url"), form.get("provider"),
+                form.get("hosting_country"), form.get("contact"),
+            )  # fmt: skip
+        except VigilError as exc:
+            return _report_page(request, report_id, 422, f"Notice not made: {exc}")
+        return _report_page(
+            request, report_id, message=f"Notice {made['reference']} made: it is checked and sent shortly."
+        )
+
+    @app.post("/reports/{report_id}/share")
+    async def share_report(request: Request, report_id: ReportId):
+        current = web.current(request)
+        form = await web.checked_form(request, current)
+        try:
+            web.service.share(current.principal, report_id, form.get("organisation").strip()[:200])
+        except Forbidden:
+            raise  # the 403 page: this role may not share
+        except VigilError as exc:
+            return _report_page(request, report_id, 422, f"Not shared: {exc}")
+        return _report_page(
+            request, report_id, message=f"Shared with {form.get('organisation').strip()[:200]}."
+        )
 
     @app.post("/reports/{report_id}/feedback")
     async def give_feedback(request: Request, report_id: ReportId):
