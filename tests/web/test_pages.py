@@ -313,3 +313,16 @@ def test_notice_and_share_from_the_report_page(client, team, make_org):
     assert "Shared with" in boss.post(f"/reports/{rid}/share", {"organisation": partner.name}).text
     assert client.get(f"/v1/reports/{rid}", headers=partner.h()).status_code == 200
     assert b.post(f"/reports/{rid}/share", {"organisation": partner.name}).status_code == 403
+
+
+def test_the_apis_unrouted_paths_still_answer_problem_json(client):
+    """The UI answers every path the API does not, except the API's own: those stay problem+json."""
+    for method, path, status in [
+        ("TRACE", "/healthz", 405),
+        ("GET", "/v1/no-such", 404),
+        ("DELETE", "/v1/queue", 405),
+    ]:
+        answer = client.request(method, path)
+        assert answer.status_code == status, (method, path)
+        assert answer.headers["content-type"] == "application/problem+json"
+    assert "text/html" in client.get("/no-such-page").headers["content-type"]

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vigil.errors import NotFoundError, VigilError
 from vigil.reports.accounts import Accounts
@@ -79,6 +79,21 @@ def create_web(service: ReportService, settings: Settings, accounts: Accounts | 
     return app
 
 
+API_PREFIXES = ("/v1/", "/schema/", "/federation/", "/docs/")
+API_PATHS = ("/healthz", "/openapi.json", "/docs", "/redoc")
+
+
+def _problem(status: int, title: str, detail: str) -> Response:
+    """RFC 9457 problem details, as the API answers (vigil.api.problems; that layer is above this one)."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _api_path(path: str) -> bool:
+    """A path of the API (vigil.api), reached here only when no API route took the request."""
+    return path.startswith(API_PREFIXES) or path in API_PATHS
+
+
 def _error(web: Web, request: Request, status: int, title: str, detail: str) -> Response:
     current = None
     try:
@@ -109,6 +124,10 @@ def _errors(app: FastAPI, web: Web) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
+        if _api_path(request.url.path):  # the API's paths answer problem+json even when unrouted
+            status = 405 if request.method not in ("GET", "HEAD", "POST") else exc.status_code
+            title = "method not allowed" if status == 405 else "not found"
+            return _problem(status, title, f"{request.method} {request.url.path[:200]}: {title}")
         if exc.status_code == 404:
             return _error(web, request, 404, "Not found", "There is no page at this address.")
         return _error(web, request, exc.status_code, "Refused", str(exc.detail))
