@@ -40,16 +40,21 @@ def sign_in(application, email: str, password: str = PASSWORD) -> TestClient:
 @pytest.fixture
 def team(app, db_url, client):  # noqa: F811 - fixtures of tests.api.conftest
     """One organisation with an analyst, a supervisor and an admin, each signed in."""
-    accounts = Accounts(open_database(db_url))
+    yield from make_team(app, db_url)
+
+
+def make_team(application, url: str, tokens: bool = True):
+    """(A generator for fixtures) the team, signed in; signed out after the `yield`."""
+    accounts = Accounts(open_database(url))
     name = f"org-{uuid.uuid4().hex[:8]}"
     accounts.create_org(name, "hotline", "NL")
     out = {}
     for role in ("analyst", "supervisor", "admin"):
         email = f"{role}@{name}.example"
         accounts.create_user(email, name, role, PASSWORD)
-        c = sign_in(app, email)
+        c = sign_in(application, email)
         csrf = CSRF.search(c.get("/account").text).group(1)
-        out[role] = Browser(c, email, name, csrf, accounts.create_token(email))
+        out[role] = Browser(c, email, name, csrf, accounts.create_token(email) if tokens else "")
     yield out
     for b in out.values():
         b.client.__exit__(None, None, None)

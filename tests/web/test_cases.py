@@ -13,12 +13,10 @@ from PIL import Image
 from sqlalchemy import select
 
 from tests.api.conftest import database
-from tests.web.conftest import CSRF, PASSWORD, Browser, sign_in
+from tests.web.conftest import make_team
 from vigil.demo import jpeg, picture
 from vigil.hashsets import Entry
-from vigil.reports.accounts import Accounts
 from vigil.scan.pipeline import run_scan
-from vigil.store import open_database
 from vigil.store.hashsets import HashsetRepository
 from vigil.store.models import AuditEntry, Case, CaseItem
 from vigil.web.case_pages import case_url
@@ -29,19 +27,7 @@ def team(app, db_url, client):  # noqa: F811 - the conftest's `team`, made once 
     """One organisation with an analyst, a supervisor and an admin, each signed in (cases belong to
     the instance, not to an organisation: one team serves every test here, and signing in three
     users per test would be most of the module's time)."""
-    accounts = Accounts(open_database(db_url))
-    name = f"org-{uuid.uuid4().hex[:8]}"
-    accounts.create_org(name, "hotline", "NL")
-    out = {}
-    for role in ("analyst", "supervisor", "admin"):
-        email = f"{role}@{name}.example"
-        accounts.create_user(email, name, role, PASSWORD)
-        c = sign_in(app, email)
-        csrf = CSRF.search(c.get("/account").text).group(1)
-        out[role] = Browser(c, email, name, csrf, "")
-    yield out
-    for b in out.values():
-        b.client.__exit__(None, None, None)
+    yield from make_team(app, db_url, tokens=False)
 
 
 @pytest.fixture(scope="module")

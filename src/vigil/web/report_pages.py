@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Path, Query, Request
 from starlette.responses import RedirectResponse
 
-from vigil.errors import VigilError
+from vigil.errors import NotFoundError, VigilError
 from vigil.exchange import feedback, feeds, forward, messages, notices
 from vigil.reports import classification
 from vigil.reports import queue as queue_case
@@ -153,12 +153,13 @@ def install(app: FastAPI, web: Web) -> None:
         notice rounds, repeated while the content stays online)."""
         current = web.current(request)
         form = await web.checked_form(request, current)
-        web.service.get(current.principal, report_id)  # 404 when not this organisation's
         try:
             made = notices.create_notice(
                 web.db, current.principal, report_id, form.get("url"), form.get("provider"),
                 form.get("hosting_country"), form.get("contact"),
             )  # fmt: skip
+        except NotFoundError:
+            raise  # not this organisation's report (create_notice checks): the 404 page
         except VigilError as exc:
             return _report_page(request, report_id, 422, f"Notice not made: {exc}")
         return _report_page(
