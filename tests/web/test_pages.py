@@ -326,3 +326,61 @@ def test_the_apis_unrouted_paths_still_answer_problem_json(client):
         assert answer.status_code == status, (method, path)
         assert answer.headers["content-type"] == "application/problem+json"
     assert "text/html" in client.get("/no-such-page").headers["content-type"]
+
+
+def test_link_two_reports_by_hand_and_unlink(client, team, make_org, db_url):
+    """Two reports intake could not link (nothing in common) linked by an analyst: each page lists the
+    other, the link is audited with the reason, and only a hand-made link can be undone."""
+    from sqlalchemy import select
+
+    from tests.api.conftest import database
+    from vigil.store.models import AuditEntry
+
+    b = team["analyst"]
+    unrelated = example()
+    unrelated.pop("reportedPerson", None)  # the example's account would link the two at intake
+    first, second = submit(client, b), submit(client, b, unrelated)
+    assert f'href="/reports/{first}"' not in b.client.get(f"/reports/{second}").text
+    answer = b.post(f"/reports/{second}/link", {"report": f"#{first}", "reason": "same <b>account</b> style"})
+    assert answer.status_code == 200 and f"Linked to report #{first}" in answer.text
+    assert f'href="/reports/{second}"' in b.client.get(f"/reports/{first}").text
+    assert "Already linked" in b.post(f"/reports/{first}/link", {"report": str(second)}).text
+    api = client.get(f"/v1/reports/{first}", headers={"Authorization": f"Bearer {b.token}"}).json()
+    assert api["linked_from"] == [second]
+    with database(db_url).engine.connect() as conn:
+        rows = conn.execute(
+            select(AuditEntry.actor, AuditEntry.detail).where(
+                AuditEntry.object == f"report:{second}", AuditEntry.action == "report.link"
+            )
+        ).all()
+    assert len(rows) == 1 and rows[0].actor == b.email and "same <b>account</b> style" in rows[0].detail
+    for bad in ("", "x", "²", str(second), "999999999"):
+        refused = b.post(f"/reports/{second}/link", {"report": bad})
+        assert refused.status_code == 422 and "Not linked" in refused.text, bad
+    other = make_org()  # another organisation's report cannot be linked to, nor link itself
+    theirs = client.post("/v1/reports", json=distinct(), headers=other.h()).json()["id"]
+    assert b.post(f"/reports/{second}/link", {"report": str(theirs)}).status_code == 422
+    assert b.post(f"/reports/{theirs}/link", {"report": str(second)}).status_code == 404
+    assert "Unlinked" in b.post(f"/reports/{first}/unlink", {"report": str(second)}).text
+    assert f'href="/reports/{first}"' not in b.client.get(f"/reports/{second}").text
+    assert b.post(f"/reports/{first}/unlink", {"report": str(second)}).status_code == 422
+    assert (
+        b.client.post(f"/reports/{first}/link", data={"report": str(second), "csrf": "forged"}).status_code
+        == 403
+    )
+
+
+def test_link_through_the_api(client, make_org):
+    org = make_org()
+    lone = example()
+    lone.pop("reportedPerson", None)  # the example's account would link the two at intake
+    a = client.post("/v1/reports", json=distinct(), headers=org.h()).json()["id"]
+    b = client.post("/v1/reports", json=distinct(lone), headers=org.h()).json()["id"]
+    made = client.post(f"/v1/reports/{a}/links", json={"report": b, "reason": "same victim"}, headers=org.h())
+    assert made.status_code == 201 and made.json() == {"report": a, "linked_with": b, "new": True}
+    assert client.get(f"/v1/reports/{b}", headers=org.h()).json()["linked_to"] == [a]
+    assert client.post(f"/v1/reports/{a}/links", json={"report": a}, headers=org.h()).status_code == 422
+    assert client.post(f"/v1/reports/{a}/links", json={"report": 2**31}, headers=org.h()).status_code == 422
+    assert client.delete(f"/v1/reports/{b}/links/{a}", headers=org.h()).status_code == 200
+    assert client.get(f"/v1/reports/{b}", headers=org.h()).json()["linked_to"] == []
+    assert client.delete(f"/v1/reports/{b}/links/{a}", headers=org.h()).status_code == 422

@@ -83,6 +83,12 @@ class ShareRequest(BaseModel):
     organisation: str = Field(..., min_length=1, max_length=200)
 
 
+class LinkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    report: int = Field(..., ge=1, le=2**31 - 1, description="the other report (your organisation's own)")
+    reason: str | None = Field(None, max_length=500, description="why, for the audit log")
+
+
 def _openapi_report_body() -> dict:
     schema = copy.deepcopy(template.report_schema())
     examples = schema.pop("examples", [])
@@ -301,6 +307,16 @@ def create_app(
     @app.post("/v1/reports/{report_id}/shares", status_code=201, tags=["reports"])
     def share(report_id: ReportId, request: ShareRequest, who: Who) -> dict:
         return service.share(who, report_id, request.organisation)
+
+    @app.post("/v1/reports/{report_id}/links", status_code=201, tags=["reports"])
+    def link(report_id: ReportId, request: LinkRequest, who: Who) -> dict:
+        """Link two of the organisation's reports by hand (both ways; audited; harmless twice)."""
+        return service.link(who, report_id, request.report, request.reason)
+
+    @app.delete("/v1/reports/{report_id}/links/{other}", tags=["reports"])
+    def unlink(report_id: ReportId, other: Annotated[int, Path(ge=1, le=2**31 - 1)], who: Who) -> dict:
+        """Remove a hand-made link (links intake found stay)."""
+        return service.unlink(who, report_id, other)
 
     @app.post(
         "/v1/hash-check", tags=["hashes"], response_model=HashCheckResponse, openapi_extra=_hash_check_body()

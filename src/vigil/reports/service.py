@@ -1,8 +1,8 @@
 """The report use cases behind one object for the interfaces: intake (reports.intake), read
-(reports.read), queue (reports.queue), classify (reports.classify) and share (reports.share); the
-hash check is `checker`, the look-up behind `vigil match`. Each use case checks who is asking and
-writes the audit log in its own transaction; this class only holds what they share (database, hash
-checker, priority rules, the intake writer)."""
+(reports.read), queue (reports.queue), classify (reports.classify), share (reports.share) and link
+(reports.links); the hash check is `checker`, the look-up behind `vigil match`. Each use case checks
+who is asking and writes the audit log in its own transaction; this class only holds what they share
+(database, hash checker, priority rules, the intake writer)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from vigil.reports import classify as classify_case
 from vigil.reports import intake as intake_case
+from vigil.reports import links as links_case
 from vigil.reports import priority, read, template
 from vigil.reports import queue as queue_case
 from vigil.reports import share as share_case
@@ -82,3 +83,9 @@ class ReportService:
 
     def share(self, principal: Principal, report_id: int, org_name: str) -> dict:
         return share_case.share(self.db, principal, report_id, org_name)
+
+    def link(self, principal: Principal, report_id: int, other: int, reason: str | None = None) -> dict:
+        return links_case.link(self.db, principal, report_id, other, reason)
+
+    def unlink(self, principal: Principal, report_id: int, other: int) -> dict:
+        return links_case.unlink(self.db, principal, report_id, other)

@@ -1,5 +1,6 @@
 """The queue and the report page: reading, classifying (one decision per screen: after a decision on
-the whole report the next report of the queue opens), forwarding and feedback.
+the whole report the next report of the queue opens), linking, forwarding, sharing, notices and
+feedback.
 
 No `from __future__ import annotations` here: FastAPI reads the route annotations at runtime."""
 
@@ -12,7 +13,7 @@ from starlette.responses import RedirectResponse
 
 from vigil.errors import NotFoundError, VigilError
 from vigil.exchange import feedback, feeds, forward, messages, notices
-from vigil.reports import classification
+from vigil.reports import classification, links
 from vigil.reports import queue as queue_case
 from vigil.reports.errors import Forbidden, InvalidInput
 from vigil.web.context import Web
@@ -97,6 +98,7 @@ def install(app: FastAPI, web: Web) -> None:
         who = current.principal
         report = web.service.get(who, report_id)  # 404 when not this organisation's: the same page
         network = feedback.history(web.db, who, report_id)
+        own, by_hand = links.for_page(web.db, who.org_id, report_id)
         return page(
             "report.html",
             status,
@@ -110,6 +112,8 @@ def install(app: FastAPI, web: Web) -> None:
             outcomes=messages.OUTCOMES,
             error=error,
             can_forward=who.role in ("supervisor", "admin"),
+            own=own,
+            by_hand=by_hand,
             message=extra.get("message"),
             **web.frame(current, "queue"),
         )
@@ -179,6 +183,38 @@ def install(app: FastAPI, web: Web) -> None:
         return _report_page(
             request, report_id, message=f"Shared with {form.get('organisation').strip()[:200]}."
         )
+
+    @app.post("/reports/{report_id}/link")
+    async def link_report(request: Request, report_id: ReportId):
+        """Link this report to another of the organisation's by hand (intake links what it can see)."""
+        current = web.current(request)
+        form = await web.checked_form(request, current)
+        other = whole(form.get("report").strip().removeprefix("#"))
+        try:
+            if other is None:
+                raise InvalidInput([{"field": "/report", "message": "give the other report's number"}])
+            done = web.service.link(current.principal, report_id, other, form.get("reason").strip() or None)
+        except NotFoundError:
+            raise  # not this organisation's report: the 404 page
+        except VigilError as exc:
+            return _report_page(request, report_id, 422, f"Not linked: {exc}")
+        said = "Linked" if done["new"] else "Already linked"
+        return _report_page(request, report_id, message=f"{said} to report #{other}.")
+
+    @app.post("/reports/{report_id}/unlink")
+    async def unlink_report(request: Request, report_id: ReportId):
+        current = web.current(request)
+        form = await web.checked_form(request, current)
+        other = whole(form.get("report"))
+        try:
+            if other is None:
+                raise InvalidInput([{"field": "/report", "message": "give the other report's number"}])
+            web.service.unlink(current.principal, report_id, other)
+        except NotFoundError:
+            raise
+        except VigilError as exc:
+            return _report_page(request, report_id, 422, f"Not unlinked: {exc}")
+        return _report_page(request, report_id, message=f"Unlinked from report #{other}.")
 
     @app.post("/reports/{report_id}/feedback")
     async def give_feedback(request: Request, report_id: ReportId):
