@@ -66,6 +66,7 @@ class Settings:
     public_url: str | None = None  # this instance's URL as peers reach it (the URI they sign)
     exchange_interval: float = 5.0  # seconds between outbox deliveries in `vigil serve`; 0: never
     allow_private_hosts: bool = False  # notices may check and reach private addresses (labs, intranets)
+    secure_cookies: bool = False  # the UI's cookie always Secure and `__Host-` (set it behind TLS)
 
     ENV = {
         "db": "VIGIL_DB",
@@ -82,6 +83,7 @@ class Settings:
         "public_url": "VIGIL_PUBLIC_URL",
         "exchange_interval": "VIGIL_EXCHANGE_INTERVAL",
         "allow_private_hosts": "VIGIL_ALLOW_PRIVATE_HOSTS",
+        "secure_cookies": "VIGIL_SECURE_COOKIES",
     }
 
     @classmethod

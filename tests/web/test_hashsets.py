@@ -5,7 +5,6 @@ transaction: a broken file changes nothing)."""
 import hashlib
 import json
 import uuid
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
@@ -170,12 +169,27 @@ def test_hostile_names_are_text(db_url, team, no_temp_left):
     assert "&lt;img src=x" in answer.text and "\u202e" not in answer.text
     page = b.client.get("/hashsets").text
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert f'href="/hashsets/{quote(name, safe="")}"' in page
-    detail = b.client.get("/hashsets/" + quote(name, safe=""))
+    assert f'href="{hashset_pages.href(name)}"' in page
+    detail = b.client.get(hashset_pages.href(name))
     assert detail.status_code == 200 and "&lt;script&gt;" in detail.text
-    answer = b.post(f"/hashsets/{quote(name, safe='')}/enabled", {"enabled": "0"})
+    answer = b.post(f"{hashset_pages.href(name)}/enabled", {"enabled": "0"})
     assert answer.status_code == 303
     assert sets_named(db_url, name)[0][3] is False
+
+
+def test_a_set_named_like_a_route_of_another_is_its_own_page(db_url, team):
+    """`x/diff` is a name like any other: its page is its own, not the diff of set `x`."""
+    b = team["supervisor"]
+    base = unique("route")
+    for name, tag in ((base, "a"), (f"{base}/diff", "b"), (f"{base}/enabled", "c")):
+        assert upload(b, md5s(tag)[0].encode(), name).status_code == 200
+    for name in (f"{base}/diff", f"{base}/enabled"):
+        page = b.client.get(hashset_pages.href(name))
+        assert page.status_code == 200 and "<h1" in page.text and name in page.text, name
+    assert b.client.get(hashset_pages.href(base) + "/diff").status_code == 200
+    answer = b.post(f"{hashset_pages.href(base + '/diff')}/enabled", {"enabled": "0"})
+    assert answer.status_code == 303 and answer.headers["location"] == hashset_pages.href(base + "/diff")
+    assert sets_named(db_url, base + "/diff")[0][3] is False and sets_named(db_url, base)[0][3] is True
     bad = upload(b, md5s("h")[0].encode(), "bad\u202ename")
     assert bad.status_code == 422 and "name: holds control" in bad.text
 

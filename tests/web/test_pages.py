@@ -1,6 +1,8 @@
 """The web UI over HTTP: sign-in and sessions, CSRF, each role, another organisation, and pages that
 show hostile text as text."""
 
+import uuid
+
 import pytest
 
 from tests.web.conftest import PASSWORD, distinct, example, sign_in, submit
@@ -384,3 +386,28 @@ def test_link_through_the_api(client, make_org):
     assert client.delete(f"/v1/reports/{b}/links/{a}", headers=org.h()).status_code == 200
     assert client.get(f"/v1/reports/{b}", headers=org.h()).json()["linked_to"] == []
     assert client.delete(f"/v1/reports/{b}/links/{a}", headers=org.h()).status_code == 422
+
+
+def test_secure_cookies_setting_makes_a_host_only_secure_cookie(db_url):
+    """Behind a TLS proxy the server sees plain http: the setting makes the cookie Secure and
+    `__Host-` anyway, and that is the cookie the server then reads."""
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from tests.api.conftest import database
+    from vigil.api.app import create_app
+    from vigil.reports.accounts import Accounts
+    from vigil.settings import Settings
+
+    accounts = Accounts(database(db_url))
+    name = f"org-{uuid.uuid4().hex[:8]}"
+    accounts.create_org(name, "hotline", "NL")
+    accounts.create_user(f"a@{name}.example", name, "analyst", PASSWORD)
+    application = create_app(db_url, settings=replace(Settings(), secure_cookies=True))
+    with TestClient(application, base_url="https://testserver", follow_redirects=False) as c:
+        answer = c.post("/signin", data={"email": f"a@{name}.example", "password": PASSWORD})
+        set_cookie = answer.headers["set-cookie"]
+        assert set_cookie.startswith("__Host-vigil_session=") and "Secure" in set_cookie
+        assert "Domain" not in set_cookie and "Path=/" in set_cookie
+        assert c.get("/").status_code == 200

@@ -9,19 +9,19 @@ from starlette.responses import RedirectResponse, Response
 from vigil.errors import VigilError
 from vigil.reports import wellbeing
 from vigil.reports.sessions import SignInRefused
-from vigil.web.context import COOKIE, CsrfRefused, Web, next_path
+from vigil.web.context import CsrfRefused, Web, next_path
 from vigil.web.forms import read_form
 from vigil.web.render import page
 
 
-def _cookie(response: Response, request: Request, value: str, max_age: int | None) -> None:
+def _cookie(web: Web, response: Response, request: Request, value: str, max_age: int | None) -> None:
     response.set_cookie(
-        COOKIE,
+        web.cookie,
         value,
         max_age=max_age,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https",
+        secure=web.cookie_secure(request),
         path="/",
     )
 
@@ -29,7 +29,7 @@ def _cookie(response: Response, request: Request, value: str, max_age: int | Non
 def install(app: FastAPI, web: Web) -> None:
     @app.get("/signin")
     def sign_in_page(request: Request, next: str = "/"):
-        if web.sessions.current(request.cookies.get(COOKIE)) is not None:
+        if web.signed_in(request) is not None:
             return RedirectResponse(next_path(next), status_code=303)
         return page("signin.html", error=None, email="", next=next_path(next), **web.frame(None, "signin"))
 
@@ -52,7 +52,7 @@ def install(app: FastAPI, web: Web) -> None:
                 **web.frame(None, "signin"),
             )
         response = RedirectResponse(target, status_code=303)
-        _cookie(response, request, cookie, None)  # a browser-session cookie; the server ends it too
+        _cookie(web, response, request, cookie, None)  # a browser-session cookie; the server ends it too
         return response
 
     @app.post("/signout")
@@ -61,7 +61,7 @@ def install(app: FastAPI, web: Web) -> None:
         await web.checked_form(request, current)
         web.sessions.sign_out(current)
         response = RedirectResponse("/signin", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
+        response.delete_cookie(web.cookie, path="/", secure=web.cookie_secure(request))
         return response
 
     @app.get("/account")

@@ -97,7 +97,7 @@ def _api_path(path: str) -> bool:
 def _error(web: Web, request: Request, status: int, title: str, detail: str) -> Response:
     current = None
     try:
-        current = web.sessions.current(request.cookies.get("vigil_session"))
+        current = web.signed_in(request)
     except Exception:  # noqa: BLE001 - an error page must render even when the database cannot
         current = None
     return page("error.html", status, title=title, detail=detail, **web.frame(current))

@@ -10,7 +10,7 @@ No `from __future__ import annotations` here: FastAPI reads the route annotation
 
 import re
 from typing import Annotated
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from vigil.reports.errors import Forbidden
 from vigil.scan import assess
 from vigil.web.context import Web
 from vigil.web.forms import whole
+from vigil.web.paths import name_of, segment
 from vigil.web.render import HEADERS, page
 
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -44,22 +45,12 @@ PLACEHOLDER = (
 
 
 def case_url(name: str) -> str:
-    """The case's page. Its name is one path segment of unreserved characters only: percent-escaped
-    (`/`, `?`, `#`, `%`, spaces, markup, everything but letters, digits and `-._`) with `~` for `%`,
-    so no server's or client's decoding of the path (a test client decodes it twice) can turn it
-    into another segment or route: a case named `x/mark` is never the mark route of case `x`."""
-    once = quote(name, safe="").replace("~", "%7E")
-    if set(once) == {"."}:  # `.` and `..` would be taken as a path step
-        once = once.replace(".", "%2E")
-    return "/cases/" + once.replace("%", "~")
+    """The case's page (the name escaped as `vigil.web.paths` explains)."""
+    return "/cases/" + segment(name)
 
 
-def _name(segment: str) -> str:
-    """The case name of a path segment made by case_url (or typed: `my%20case` works too)."""
-    try:
-        return unquote(segment.replace("~", "%"), errors="strict")
-    except UnicodeDecodeError:
-        raise NotFoundError("no case has this name: it is not UTF-8 text") from None
+def _name(text: str) -> str:
+    return name_of(text, "case")
 
 
 def _slug(name: str) -> str:

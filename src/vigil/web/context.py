@@ -17,6 +17,7 @@ from vigil.settings import Settings
 from vigil.web.forms import Form, read_form
 
 COOKIE = "vigil_session"
+SECURE_COOKIE = "__Host-vigil_session"  # browsers keep it only if Secure, path /, and no Domain
 
 
 class SignInRequired(Exception):
@@ -38,8 +39,22 @@ class Web:
     def db(self):
         return self.service.db
 
+    @property
+    def cookie(self) -> str:
+        """The session cookie's name: `__Host-` when `secure_cookies` is set (behind TLS), so no
+        other host or plain-http page of the domain can set or shadow it."""
+        return SECURE_COOKIE if self.settings.secure_cookies else COOKIE
+
+    def cookie_secure(self, request: Request) -> bool:
+        if self.settings.secure_cookies:
+            return True
+        return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+    def signed_in(self, request: Request) -> Current | None:
+        return self.sessions.current(request.cookies.get(self.cookie))
+
     def current(self, request: Request) -> Current:
-        current = self.sessions.current(request.cookies.get(COOKIE))
+        current = self.signed_in(request)
         if current is None:
             raise SignInRequired
         return current

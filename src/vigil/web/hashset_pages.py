@@ -15,7 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,7 @@ from vigil.store.hashsets import HashsetInfo, HashsetRepository
 from vigil.store.setadmin import SEPARATOR, SetAdmin
 from vigil.web.context import CsrfRefused, Web, next_path
 from vigil.web.forms import whole
+from vigil.web.paths import name_of, segment
 from vigil.web.render import page
 
 log = logging.getLogger("vigil.web")
@@ -60,7 +61,8 @@ class UploadRefused(Exception):
 
 
 def href(name: str) -> str:
-    return "/hashsets/" + quote(name, safe="")
+    """The set's page (the name escaped as `vigil.web.paths` explains: `a/diff` is a set's name)."""
+    return "/hashsets/" + segment(name)
 
 
 def _row(info: HashsetInfo, signals: dict[str, int] | None = None) -> dict:
@@ -184,9 +186,10 @@ def install(app: FastAPI, web: Web) -> None:
         log.info("hash set imported from an upload: version %d, %d entries", info.version, info.entries)
         return _upload_page(web, current, 200, info=_row(info), filename=shown)
 
-    @app.get("/hashsets/{name:path}/diff")
+    @app.get("/hashsets/{name}/diff")
     def hashset_diff(request: Request, name: str, a: Version = None, b: Version = None):
         current = web.current(request)
+        name = name_of(name, "hash set")
         base = setweb.base_name(name)
         by_version = {i.version: i for i in setweb.versions(web.db, base)}
         if not by_version:
@@ -215,9 +218,10 @@ def install(app: FastAPI, web: Web) -> None:
             **web.frame(current, "hashsets"),
         )
 
-    @app.post("/hashsets/{name:path}/enabled")
+    @app.post("/hashsets/{name}/enabled")
     async def hashset_enabled(request: Request, name: str):
         current = web.current(request)
+        name = name_of(name, "hash set")
         who = current.principal
         _require_manager(who, "enabling or disabling a hash set")
         form = await web.checked_form(request, current)
@@ -228,9 +232,10 @@ def install(app: FastAPI, web: Web) -> None:
         back = next_path(form.get("next") or href(name))
         return RedirectResponse(back, status_code=303)
 
-    @app.get("/hashsets/{name:path}")
+    @app.get("/hashsets/{name}")
     def hashset_detail(request: Request, name: str):
         current = web.current(request)
+        name = name_of(name, "hash set")
         info = repo.get(name)  # NotFoundError: the 404 page
         versions = setweb.versions(web.db, name)
         signals = setweb.signals(web.db, [info]).get(info.name)
