@@ -67,6 +67,8 @@ class Settings:
     exchange_interval: float = 5.0  # seconds between outbox deliveries in `vigil serve`; 0: never
     allow_private_hosts: bool = False  # notices may check and reach private addresses (labs, intranets)
     secure_cookies: bool = False  # the UI's cookie always Secure and `__Host-` (set it behind TLS)
+    takeitdown_org: str | None = None  # the organisation offering the take-it-down page (default: public_org)
+    takeitdown_languages: str = "en"  # the page's languages, comma-separated, the first the default
 
     ENV = {
         "db": "VIGIL_DB",
@@ -84,6 +86,8 @@ class Settings:
         "exchange_interval": "VIGIL_EXCHANGE_INTERVAL",
         "allow_private_hosts": "VIGIL_ALLOW_PRIVATE_HOSTS",
         "secure_cookies": "VIGIL_SECURE_COOKIES",
+        "takeitdown_org": "VIGIL_TAKEITDOWN_ORG",
+        "takeitdown_languages": "VIGIL_TAKEITDOWN_LANGUAGES",
     }
 
     @classmethod

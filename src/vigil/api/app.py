@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from vigil.api import docs, exchange_routes, notice_routes
+from vigil.api import docs, exchange_routes, notice_routes, takeitdown_routes
 from vigil.api.guard import AccessLog, BodyGuard
 from vigil.api.problems import BadRequest, install, problem
 from vigil.api.ratelimit import LimiterUnavailable, PublicRateLimit
@@ -127,13 +127,13 @@ def _json(status: int, content) -> Response:
     )
 
 
-def public_org_id(accounts: Accounts, name: str) -> int:
+def public_org_id(accounts: Accounts, name: str, option: str = "--public-org") -> int:
     """The organisation receiving public reports; a VigilError (refuse to start) when there is none."""
     try:
         return accounts.org_id(name)
     except NotFoundError:
         raise VigilError(
-            f"--public-org: no organisation named {name[:100]!r}; create it first "
+            f"{option}: no organisation named {name[:100]!r}; create it first "
             f"(vigil admin org-create NAME --sector hotline --country CC) or fix the name"
         ) from None
 
@@ -164,6 +164,9 @@ def create_app(
     service = ReportService(database, HashChecker(database), rules, settings.classification_extra)
     public_org = settings.public_org
     public_id = public_org_id(accounts, public_org) if public_org else None
+    takeitdown_id = public_id
+    if settings.takeitdown_org:
+        takeitdown_id = public_org_id(accounts, settings.takeitdown_org, "VIGIL_TAKEITDOWN_ORG")
     limiter = PublicRateLimit(settings.public_rate, settings.redis_url)
     max_body, max_public_body = settings.max_body, settings.max_public_body
     app = FastAPI(
@@ -339,6 +342,7 @@ def create_app(
 
     exchange_routes.install(app, service, principal, settings.public_url, _principal, _bearer)
     notice_routes.install(app, database, principal)
+    takeitdown_routes.install(app, database, lambda: takeitdown_id, limiter)
     # the web UI answers every path the API does not (mounted last: /v1, /schema, /federation first)
     app.mount("/", create_web(service, settings, accounts))
     return app

@@ -23,6 +23,8 @@ _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 # Routes that read their own body as a stream, with their own size limit and their own checks made
 # before any of it is read (the web UI's hash-list upload: vigil.web.hashset_pages). Not buffered here.
 STREAMED = frozenset({("PUT", "/hashsets/upload")})
+TAKEITDOWN_PREFIX = "/v1/takeitdown/"
+TAKEITDOWN_BODY = 256 * 1024  # anonymous, but a video's vPDQ (1,800 frames) is ~170 KB of hashes
 
 log = logging.getLogger("vigil.api.access")
 
@@ -106,6 +108,8 @@ class BodyGuard:
             signed or any(k == b"authorization" for k, _ in headers)
         )
         limit = self.max_public if public else self.max_body
+        if scope["path"].startswith(TAKEITDOWN_PREFIX):
+            limit = max(limit, TAKEITDOWN_BODY)
         for name, value in headers:
             if name == b"content-length":
                 if value.isdigit() and int(value) > limit:

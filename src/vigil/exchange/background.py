@@ -1,5 +1,6 @@
 """What `vigil serve` does between requests for the network: deliver the outbox, pull subscribed
-feeds, and check and send the notices that are due, every `exchange_interval` seconds. One process
+feeds, check and send the notices that are due, and rebuild the self-reported sets of take it down,
+every `exchange_interval` seconds. One process
 does it at a time, across workers and machines (PostgreSQL: a session advisory lock; SQLite: a lock
 file beside the database), so a set is never rebuilt twice at once; a round that fails is logged and
 the next one tries again."""
@@ -46,7 +47,7 @@ def _exclusive(db: Database):
 
 
 def one_round(db: Database, allow_private: bool = False) -> dict:
-    from vigil.exchange import inbox, notices, outbox, subscribe
+    from vigil.exchange import inbox, notices, outbox, selfreport, subscribe
 
     with _exclusive(db) as mine:
         if not mine:
@@ -55,7 +56,9 @@ def one_round(db: Database, allow_private: bool = False) -> dict:
         pulled = subscribe.sync(db)
         checked = notices.run_due(db, allow_private=allow_private)
         inbox.forget_nonces(db)
+        rebuilt = selfreport.rebuild_sets(db)
     return {
+        "self_reported_sets": rebuilt,
         "delivered": delivered.sent,
         "failed": delivered.failed,
         "pulled": pulled.pulled,

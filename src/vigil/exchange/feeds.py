@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from vigil.classify.schema import mapped
@@ -149,6 +150,7 @@ def read(db: Database, feed: str, reader: Receiver, since: int = 0, limit: int =
         known = _seen_before(
             conn, org.id, [r for r, ok in zip(rows, allowed, strict=True) if not ok], rules, reader
         )
+    _mark_read(db, org.id, reader, rows[-1].seq if rows else since)
     items = []
     for r, ok in zip(rows, allowed, strict=True):
         if ok:
@@ -164,6 +166,28 @@ def read(db: Database, feed: str, reader: Receiver, since: int = 0, limit: int =
         elif r.seq in known:
             items.append({"signal": r.signal, "value": r.value, "deleted": True})
     return {"feed": feed, "checkpoint": rows[-1].seq if rows else since, "more": more, "items": items}
+
+
+def _mark_read(db: Database, org_id: int, reader: Receiver, checkpoint: int) -> None:
+    """Remember how far `reader` has read (never backwards): take it down's status counts the members
+    that hold a self-reported hash by it."""
+    from vigil.store.models import FeedReader
+
+    with db.engine.begin() as conn:
+        row = {"org_id": org_id, "reader": reader.name, "sector": reader.sector, "checkpoint": checkpoint}
+        insert_ = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(FeedReader)
+        conn.execute(
+            insert_.values(**row, at=utcnow()).on_conflict_do_update(
+                index_elements=["org_id", "reader"],
+                set_={
+                    "sector": reader.sector,
+                    "at": utcnow(),
+                    "checkpoint": func.max(FeedReader.checkpoint, checkpoint)
+                    if conn.dialect.name == "sqlite"
+                    else func.greatest(FeedReader.checkpoint, checkpoint),
+                },
+            )
+        )
 
 
 def _seen_before(conn, org_id: int, denied: list, rules, reader: Receiver) -> set[int]:

@@ -87,7 +87,9 @@ class FeedbackBody(_Strict):
 class OpinionItem(_Strict):
     signal: str = Field(min_length=1, max_length=16, pattern=r"^[a-z0-9_]+$")
     value: str = Field(min_length=8, max_length=128, pattern=r"^[0-9a-fA-F]+$")
-    opinion: Literal["positive", "negative"]
+    # HMA's write-back, and take it down's status: `seen` a match on the subscriber's platform,
+    # `actioned` the matching content removed or blocked there
+    opinion: Literal["positive", "negative", "seen", "actioned"]
     reason: str | None = Field(None, max_length=500, pattern=TEXT)
 
     @model_validator(mode="after")

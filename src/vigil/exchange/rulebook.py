@@ -1,7 +1,8 @@
 """Where an organisation keeps its sharing and routing rules: added and listed by an administrator
 (`vigil exchange rule-add`, `rules`, `route-add`), read by every path out of the organisation.
 Labels and values are checked against the classification schema (with the organisation's extension),
-so a misspelt rule is an error, not a rule that silently never applies."""
+so a misspelt rule is an error, not a rule that silently never applies; `origin=self_reported` (the
+self-reported hashes of take it down) is the one label beyond the schema."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from vigil.store.db import Database, utcnow
 from vigil.store.models import Organisation, RouteRule, ShareRule
 
 _MAX = 100
+# labels an item carries that are not a classification: where it came from (take it down's
+# self-reported, not assessed hashes carry origin=self_reported, and a rule decides their readers)
+ORIGINS = {"origin": {"values": ["self_reported"]}}
 
 
 def parse_label(text: str, extra: str | None = None) -> tuple[str, str]:
     """`KEY=VALUE` (VALUE may be `*`), checked against the classification schema."""
     key, sep, value = (text or "").partition("=")
     key, value = key.strip(), value.strip()
-    fields = schema(extra)["fields"]
+    fields = {**schema(extra)["fields"], **ORIGINS}
     if not sep or not key or not value:
         raise VigilError(f"--label must be KEY=VALUE such as assessment=baseline, got {text[:_MAX]!r}")
     if key not in fields:

@@ -178,9 +178,8 @@ def _parse(items: list, old: int) -> dict[tuple[str, str], tuple[str, str | None
             if item.get("deleted"):
                 latest[(signal, value)] = ("deleted", None)
                 continue
-            opinion = (
-                item["opinion"] if item["opinion"] in ("positive", "negative", "disputed") else "disputed"
-            )
+            known = ("positive", "negative", "disputed", "self_reported")
+            opinion = item["opinion"] if item["opinion"] in known else "disputed"
             latest[(signal, value)] = (
                 opinion,
                 (item.get("category") or None) and str(item["category"])[:100],
@@ -341,18 +340,20 @@ def _import(db: Database, name: str, entries, source: str) -> None:
 
 
 def _entries(db: Database, sub_id: int, after: int | None):
-    """The hashes to match (positive and disputed), all or those changed after checkpoint `after`."""
+    """The hashes to match (positive, disputed and self-reported, the latter two with that as their
+    category: a match says what it rests on), all or those changed after checkpoint `after`."""
     query = select(
         SubscriptionHash.signal, SubscriptionHash.value, SubscriptionHash.opinion, SubscriptionHash.category
     ).where(
-        SubscriptionHash.subscription_id == sub_id, SubscriptionHash.opinion.in_(("positive", "disputed"))
+        SubscriptionHash.subscription_id == sub_id,
+        SubscriptionHash.opinion.in_(("positive", "disputed", "self_reported")),
     )
     if after is not None:
         query = query.where(SubscriptionHash.seq > after)
     with db.engine.connect() as conn:
         rows = conn.execution_options(stream_results=True, yield_per=50_000).execute(query)
         for signal, value, opinion, category in rows:
-            yield Entry(signal, bytes.fromhex(value), "disputed" if opinion == "disputed" else category)
+            yield Entry(signal, bytes.fromhex(value), category if opinion == "positive" else opinion)
 
 
 def _state(db: Database, sub_id: int, error: str | None) -> None:

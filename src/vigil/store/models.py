@@ -356,7 +356,7 @@ class FeedItem(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     signal: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(128))
-    opinion: Mapped[str] = mapped_column(String(10))
+    opinion: Mapped[str] = mapped_column(String(20))
     category: Mapped[str | None] = mapped_column(String(100))
     labels: Mapped[str | None] = mapped_column(Text)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -372,7 +372,7 @@ class FeedOpinion(Base):
     from_org_id: Mapped[int] = mapped_column(Integer)
     signal: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(128))
-    opinion: Mapped[str] = mapped_column(String(10))
+    opinion: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -400,10 +400,56 @@ class SubscriptionHash(Base):
     )
     signal: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(128), primary_key=True)
-    opinion: Mapped[str] = mapped_column(String(10))
+    opinion: Mapped[str] = mapped_column(String(20))
     category: Mapped[str | None] = mapped_column(String(100))
     seq: Mapped[int] = mapped_column(BigInteger)  # the checkpoint that last changed it
     __table_args__ = (Index("ix_subscription_hashes_seq", "subscription_id", "seq"),)
+
+
+class FeedReader(Base):
+    """How far a reader (a local organisation or a peer's) has fetched a publisher's feed."""
+
+    __tablename__ = "feed_readers"
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reader: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sector: Mapped[str] = mapped_column(String(40))
+    checkpoint: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- take it down (self-reported hashes) ------------------------------------------------------------
+
+
+class SelfReport(Base):
+    """Hashes a person sent of their own pictures: a case code (its SHA-256 kept), no identity."""
+
+    __tablename__ = "self_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    submission: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seq: Mapped[int | None] = mapped_column(Integer)
+
+
+class SelfReportHash(Base):
+    __tablename__ = "self_report_hashes"
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("self_reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    signal: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    __table_args__ = (Index("ix_self_report_hashes_value", "org_id", "signal", "value"),)
+
+
+class SelfReportVideo(Base):
+    __tablename__ = "self_report_videos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("self_reports.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(Integer, index=True)
+    frames: Mapped[str] = mapped_column(Text)  # vPDQ text form
 
 
 # -- the web UI (vigil.web) ------------------------------------------------------------------------
