@@ -19,7 +19,15 @@ from vigil.reports.errors import Forbidden, InvalidInput
 from vigil.reports.service import ReportService
 from vigil.reports.sessions import Attempts, Sessions
 from vigil.settings import Settings
-from vigil.web import account_pages, admin_pages, case_pages, dashboard_pages, hashset_pages, report_pages
+from vigil.web import (
+    account_pages,
+    admin_pages,
+    case_pages,
+    dashboard_pages,
+    hashset_pages,
+    report_pages,
+    takeitdown_pages,
+)
 from vigil.web.context import CsrfRefused, SignInRequired, Web, sign_in_url
 from vigil.web.render import HEADERS, page
 
@@ -76,6 +84,7 @@ def create_web(service: ReportService, settings: Settings, accounts: Accounts | 
     hashset_pages.install(app, web)
     dashboard_pages.install(app, web)
     admin_pages.install(app, web)
+    takeitdown_pages.install(app, web)
     return app
 
 
