@@ -216,7 +216,12 @@ def opinion_cmd(
     set_name: str = typer.Argument(..., help="A subscribed hash set."),
     value: str = typer.Argument(..., help="The hash (hex)."),
     signal: str = typer.Option(..., "--signal", help="md5, sha1, sha256 or pdq."),
-    opinion: str = typer.Option(..., "--opinion", help="positive or negative (e.g. a false positive here)."),
+    opinion: str = typer.Option(
+        ...,
+        "--opinion",
+        help="positive, negative (e.g. a false positive here), seen (a match here) or actioned "
+        "(removed or blocked here).",
+    ),
     reason: str = typer.Option(None, "--reason"),
     db: str = DB,
 ) -> None:
