@@ -13,12 +13,15 @@
 //                                                    height, decoder, timings}>
 //       timings (ms): read, md5, decode, sha256, pdq, total; the stages overlap (decoding and
 //       SHA-256 run off the main thread while MD5 runs) unless sequential: true, which runs them
-//       one after the other for a benchmark's breakdown. decoder: "createImageBitmap" forces the
-//       path of browsers without ImageDecoder (for tests).
+//       one after the other for a benchmark's breakdown. decoder: "createImageBitmap" or "canvas"
+//       forces the paths of browsers without ImageDecoder or VideoFrame (for tests).
 //   hashVideo(file: Blob, onProgress? | {onProgress?, fps?, secondsPerHash?}) ->
 //       Promise<{md5, sha256, vpdq: [{frame, quality, pdq, timestamp}], duration, fps, fpsSource,
-//                timings}>
-//       onProgress(done, total) after each hashed frame.
+//                frameTime, timings}>
+//       onProgress(done, total) after each hashed frame (total is an estimate). fpsSource: "caller",
+//       "mp4" (the sample table: FFmpeg's average rate, exactly), "playback" (measured while the
+//       muted video plays for up to a second: WebM and others) or "default" (25).
+//       Main thread only; rejects "this browser cannot decode the video" for codecs it cannot play.
 //   createHashWorker() -> {hashImage(file) -> Promise<same as hashImage>, terminate()}
 //       hashImage in a module Web Worker (worker.js), keeping the page responsive.
 //
@@ -31,17 +34,21 @@
 //   buffer costs one pass over the pixels. Python does the matrix products in float32 (BLAS), here
 //   they are float64 sums rounded to float32: a coefficient that lies within rounding noise of the
 //   median can take the other bit (measured: see tests/takeitdown/test_browser_hashing.py).
-// - Decoding: WebCodecs' ImageDecoder gives the pixels as stored (no EXIF rotation, no colour
-//   management, alpha not premultiplied) and says how the image is oriented. Chromium applies EXIF
-//   orientation in createImageBitmap whatever `imageOrientation` says ("none" and "from-image" both
-//   rotate, tested in Chromium 156), and hands lossy JPEG/WebP over as YUV planes whose conversion
-//   to RGB in VideoFrame.copyTo is not libjpeg's. So for YUV output the image is decoded again by
-//   createImageBitmap (whose RGB equals Pillow's, bit for bit, for baseline and progressive JPEG and
-//   lossy WebP) and its orientation is undone by reading the pixels in the stored order.
-//   Without ImageDecoder (Safari, older Firefox) createImageBitmap is used with the orientation from
-//   the JPEG's Exif segment.
-// - vPDQ: one frame every int(fps * secondsPerHash) frames from frame 0, luma with float32 weights
-//   0.299/0.587/0.114, timestamp = frame / fps. See hashVideo for how frames are found by seeking.
+// - Decoding: Chromium applies EXIF orientation in createImageBitmap whatever `imageOrientation`
+//   says ("none" and "from-image" both rotate, tested in Chromium 156), but a VideoFrame made from
+//   the bitmap holds the stored pixels with the orientation beside it (rotation, flip), so
+//   createImageBitmap (no colour conversion, no premultiplied alpha) + VideoFrame.copyTo gives
+//   Pillow's RGB bit for bit. It serves JPEG and WebP. WebCodecs' ImageDecoder serves the other
+//   types (pixels as stored, alpha as stored); it would hand lossy JPEG/WebP over as YUV planes,
+//   whose conversion in VideoFrame.copyTo is not libjpeg's (up to 105 levels off): such output
+//   falls back to createImageBitmap. Where frames show pixels as displayed (other browsers, or
+//   a canvas where there is no VideoFrame) the orientation, from ImageDecoder or the JPEG's Exif,
+//   is undone by reading the pixels in stored order.
+//   Measured: bit-exact hash and quality on all 204 photos of Vigil's benign corpus and on every
+//   generated test image (tests/takeitdown/test_browser_hashing.py).
+// - vPDQ: one frame every int(fps * secondsPerHash) frames from frame 0, converted to RGB as PyAV
+//   does (FFmpeg's x86 fixed-point BT.601), luma with float32 weights 0.299/0.587/0.114, timestamp =
+//   frame / fps. See hashVideo for how frames are found by seeking; bit-exact on the test videos.
 
 // ---------------------------------------------------------------------------------------------
 // MD5 (RFC 1321). crypto.subtle has no MD5, and hotline hash lists are still mostly MD5.
@@ -213,8 +220,12 @@ function pdqFromBuffer(b) {
   const scale = f32(100 / 255);
   const step = (d) => Math.abs(Math.trunc(f32(f32(d) * scale)));
   let total = 0;
-  for (let i = 0; i < SIDE - 1; i++) for (let j = 0; j < SIDE; j++) total += step(b[i * SIDE + j] - b[(i + 1) * SIDE + j]);
-  for (let i = 0; i < SIDE; i++) for (let j = 0; j < SIDE - 1; j++) total += step(b[i * SIDE + j] - b[i * SIDE + j + 1]);
+  for (let i = 0; i < SIDE; i++) {
+    for (let j = 0; j < SIDE; j++) {
+      if (i < SIDE - 1) total += step(b[i * SIDE + j] - b[(i + 1) * SIDE + j]); // vertical
+      if (j < SIDE - 1) total += step(b[i * SIDE + j] - b[i * SIDE + j + 1]); //   horizontal
+    }
+  }
   const quality = Math.min(100, Math.floor(total / 90));
 
   const half = new Float64Array(16 * SIDE); // DCT @ buffer
@@ -237,7 +248,8 @@ function pdqFromBuffer(b) {
   // Bit k is coefficient k above the median; the hex starts with the most significant bit, bit 255.
   let hash = "";
   for (let k = 255; k >= 0; k -= 4) {
-    const nibble = ((dct[k] > median) << 3) | ((dct[k - 1] > median) << 2) | ((dct[k - 2] > median) << 1) | (dct[k - 3] > median);
+    let nibble = 0;
+    for (let q = k; q > k - 4; q--) nibble = (nibble << 1) | (dct[q] > median);
     hash += nibble.toString(16);
   }
   return { hash, quality };
@@ -285,17 +297,59 @@ function shownAt(o, x, y, w, h) {
   }
 }
 
-// Layout to read the stored w x h image out of RGBA pixels shown with orientation o.
-function storedOrder(o, w, h, stride) {
-  const at = (x, y) => { const [X, Y] = shownAt(o, x, y, w, h); return Y * stride + X * 4; };
+// Layout to read the stored w x h image out of 4-byte `pixels` displayed with orientation o.
+function storedOrder(o, w, h, pixels) {
+  const at = (x, y) => { const [X, Y] = shownAt(o, x, y, w, h); return pixels.offset + Y * pixels.stride + X * 4; };
   const origin = at(0, 0);
-  return { origin, colStep: at(1, 0) - origin, rowStep: at(0, 1) - origin, r: 0, b: 2 };
+  return { origin, colStep: at(1, 0) - origin, rowStep: at(0, 1) - origin, r: pixels.r, b: pixels.b };
+}
+
+// Byte offsets of red and blue in the 4-byte RGB frame formats.
+const RGB_ORDER = { RGBA: [0, 2], RGBX: [0, 2], BGRA: [2, 0], BGRX: [2, 0] };
+
+// The pixels of a VideoFrame in a 4-byte RGB format as {px, offset, stride, r, b}, else null.
+async function framePixels(frame) {
+  const order = RGB_ORDER[frame.format];
+  if (!order) return null;
+  const px = new Uint8Array(frame.allocationSize());
+  const [plane] = await frame.copyTo(px);
+  return { px, offset: plane.offset, stride: plane.stride, r: order[0], b: order[1] };
+}
+
+// Whether a VideoFrame made from an ImageBitmap keeps the stored pixels with the orientation
+// beside them (rotation, flip), as Chromium's do, rather than the pixels as displayed.
+const FRAMES_KEEP_ORIENTATION = typeof VideoFrame === "function" && "rotation" in VideoFrame.prototype;
+
+// The pixels of an ImageBitmap, {px, offset, stride, r, b, width, height, stored}: through a
+// VideoFrame where there are VideoFrames (one copy, alpha as decoded), else through a canvas (which
+// premultiplies alpha: semi-transparent pixels lose bits). `stored`: the pixels are in the file's
+// order, not turned as displayed.
+async function bitmapPixels(bitmap, viaCanvas) {
+  if (!viaCanvas && typeof VideoFrame === "function") {
+    const frame = new VideoFrame(bitmap, { timestamp: 0 });
+    try {
+      const pixels = await framePixels(frame);
+      const { width, height } = frame.visibleRect;
+      if (pixels) return { ...pixels, width, height, stored: FRAMES_KEEP_ORIENTATION };
+    } finally {
+      frame.close();
+    }
+  }
+  const { width, height } = bitmap;
+  const canvas = typeof OffscreenCanvas === "function"
+    ? new OffscreenCanvas(width, height)
+    : Object.assign(document.createElement("canvas"), { width, height });
+  const context = canvas.getContext("2d", { willReadFrequently: true }); // pixels stay in memory
+  context.drawImage(bitmap, 0, 0);
+  const px = context.getImageData(0, 0, width, height).data;
+  return { px, offset: 0, stride: 4 * width, r: 0, b: 2, width, height, stored: false };
 }
 
 // The Exif orientation of a JPEG (1 when absent), for browsers without ImageDecoder.
 function jpegOrientation(bytes) {
   const u16 = (p, little) => (little ? bytes[p] | (bytes[p + 1] << 8) : (bytes[p] << 8) | bytes[p + 1]);
-  const u32 = (p, little) => (little ? u16(p, true) + u16(p + 2, true) * 65536 : u16(p, false) * 65536 + u16(p + 2, false));
+  const u32 = (p, little) =>
+    little ? u16(p, true) + u16(p + 2, true) * 65536 : u16(p, false) * 65536 + u16(p + 2, false);
   if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return 1;
   for (let p = 2; p + 4 <= bytes.length && bytes[p] === 0xff; p += 2 + u16(p + 2, false)) {
     const marker = bytes[p + 1];
@@ -325,26 +379,34 @@ function sniffImageType(b) {
   return "";
 }
 
-// Decoded pixels in stored order: {px, width, height, layout, decoder, timings}.
-async function decodePixels(file, bytes, decoderChoice) {
+// Decoded pixels in stored order: {px, width, height, layout, decoder, timings}. `choice` "auto",
+// or "createImageBitmap" / "canvas" to take the paths of other browsers (tests).
+async function decodePixels(file, bytes, choice) {
   const t0 = performance.now();
   let orientation = null;
   const type = sniffImageType(bytes) || file.type;
-  const useImageDecoder = typeof ImageDecoder === "function" && decoderChoice !== "createImageBitmap";
+  // Chromium's ImageDecoder gives lossy JPEG and WebP as YUV (see the top): a decode for nothing
+  // where createImageBitmap's frames keep the orientation. It serves every other type.
+  const yuvLikely = (type === "image/jpeg" || type === "image/webp") && FRAMES_KEEP_ORIENTATION;
+  const useImageDecoder = choice === "auto" && !yuvLikely && typeof ImageDecoder === "function";
   if (useImageDecoder && type && (await ImageDecoder.isTypeSupported(type))) {
     const decoder = new ImageDecoder({ data: bytes, type, colorSpaceConversion: "none", premultiplyAlpha: "none" });
     try {
-      const { image } = await decoder.decode();
+      const { image } = await decoder.decode().catch((error) => {
+        throw new Error(`this browser cannot decode the image (${error.message})`);
+      });
       try {
-        const order = { RGBA: [0, 2], RGBX: [0, 2], BGRA: [2, 0], BGRX: [2, 0] }[image.format];
-        if (image.rotation !== undefined) orientation = ORIENTATION[image.rotation][image.flip ? 1 : 0];
-        if (order) {
-          const t1 = performance.now();
-          const px = new Uint8Array(image.allocationSize());
-          const [plane] = await image.copyTo(px);
-          const layout = { origin: plane.offset, colStep: 4, rowStep: plane.stride, r: order[0], b: order[1] };
+        if (image.rotation !== undefined) orientation = ORIENTATION[image.rotation]?.[image.flip ? 1 : 0] ?? null;
+        const t1 = performance.now();
+        const pixels = await framePixels(image);
+        if (pixels) {
           const { width, height } = image.visibleRect;
-          return { px, width, height, layout, decoder: "ImageDecoder", timings: { decode: t1 - t0, pixels: performance.now() - t1 } };
+          return {
+            px: pixels.px, width, height,
+            layout: storedOrder(1, width, height, pixels),
+            decoder: "ImageDecoder",
+            timings: { decode: t1 - t0, pixels: performance.now() - t1 },
+          };
         }
       } finally {
         image.close();
@@ -353,31 +415,32 @@ async function decodePixels(file, bytes, decoderChoice) {
       decoder.close();
     }
   }
-  // YUV output, or no ImageDecoder: decode to RGB with createImageBitmap, which orients the image.
-  if (orientation === null) orientation = jpegOrientation(bytes);
+  // Else decode to RGB with createImageBitmap, which orients the image.
   const t1 = performance.now();
   const options = { colorSpaceConversion: "none", premultiplyAlpha: "none" };
   let bitmap;
   try {
-    bitmap = await createImageBitmap(file, { ...options, imageOrientation: "from-image" });
+    bitmap = await createImageBitmap(file, { ...options, imageOrientation: "from-image" }).catch((error) => {
+      if (error instanceof TypeError) return createImageBitmap(file, options); // predates "from-image"
+      throw error;
+    });
   } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    bitmap = await createImageBitmap(file, options); // a browser that predates "from-image"
+    throw new Error(`this browser cannot decode the image (${error.message})`);
   }
   const t2 = performance.now();
-  const canvas = typeof OffscreenCanvas === "function"
-    ? new OffscreenCanvas(bitmap.width, bitmap.height)
-    : Object.assign(document.createElement("canvas"), { width: bitmap.width, height: bitmap.height });
-  const context = canvas.getContext("2d", { willReadFrequently: true }); // pixels stay in memory
-  context.drawImage(bitmap, 0, 0);
-  bitmap.close();
-  const px = context.getImageData(0, 0, canvas.width, canvas.height).data;
-  const turned = orientation >= 5;
-  const width = turned ? canvas.height : canvas.width, height = turned ? canvas.width : canvas.height;
+  let pixels;
+  try {
+    pixels = await bitmapPixels(bitmap, choice === "canvas");
+  } finally {
+    bitmap.close();
+  }
+  // Pixels as displayed need the orientation undone: ImageDecoder's, else the JPEG's Exif.
+  const turn = pixels.stored ? 1 : orientation ?? jpegOrientation(bytes);
+  const width = turn >= 5 ? pixels.height : pixels.width, height = turn >= 5 ? pixels.width : pixels.height;
   return {
-    px, width, height,
-    layout: storedOrder(orientation, width, height, canvas.width * 4),
-    decoder: "createImageBitmap",
+    px: pixels.px, width, height,
+    layout: storedOrder(turn, width, height, pixels),
+    decoder: choice === "canvas" ? "canvas" : "createImageBitmap",
     timings: { decode: t2 - t0, pixels: performance.now() - t2, imageDecoder: t1 - t0 },
   };
 }
@@ -387,7 +450,6 @@ function stopwatch() {
   let last = start;
   const timings = {};
   return {
-    timings,
     lap(name) { const now = performance.now(); timings[name] = now - last; last = now; },
     end() { timings.total = performance.now() - start; return timings; },
   };
@@ -491,32 +553,40 @@ function mp4Timing(bytes) {
 // for all 2^24 colours).
 const W_R = f32(0.299), W_G = f32(0.587), W_B = f32(0.114);
 const floatLuma = (r, g, b) => f32(f32(f32(r * W_R) + f32(g * W_G)) + f32(b * W_B));
-const byte = (v) => Math.min(255, Math.max(0, Math.round(v)));
 
 // Chroma subsampling (x shift, y shift, U and V interleaved) of the 8-bit YUV frame formats.
-const YUV = { I420: [1, 1, false], I420A: [1, 1, false], I422: [1, 0, false], I444: [0, 0, false], NV12: [1, 1, true] };
+const YUV = {
+  I420: [1, 1, false], I420A: [1, 1, false], I422: [1, 0, false], I444: [0, 0, false], NV12: [1, 1, true],
+};
 
-// Rows of vPDQ luma from a YUV frame, converted to RGB as FFmpeg's swscale does for PyAV's
-// to_ndarray("rgb24"): BT.601 limited range whatever the stream says, chroma repeated. (Chromium's
-// own conversion follows the stream's colour space; FFmpeg's SIMD rounding is not reproduced.)
+// Rows of vPDQ luma from a YUV frame, converted to RGB exactly as PyAV's to_ndarray("rgb24") does on
+// x86: FFmpeg's SIMD yuv2rgb, BT.601 limited range whatever the stream says, chroma repeated, in
+// 16-bit fixed point (pmulhw: the high half of a product). Coefficients: round(c x 2^13 / 2^16) of
+// swscale's 16.16 ones; checked equal on 10 M pixels of decoded H.264. (Chromium's own conversion
+// follows the stream's colour space and rounds otherwise: 1-3 levels off.)
+const high = (a, b) => (a * b) >> 16;
 function yuvLumaRows(px, planes, [sx, sy, interleaved]) {
   const [Y, U, V] = planes;
   const step = interleaved ? 2 : 1;
+  const clamp = (v) => (v < 0 ? 0 : v > 255 ? 255 : v);
   return (y, row) => {
     const yo = Y.offset + y * Y.stride;
     const uo = U.offset + (y >> sy) * U.stride;
     const vo = interleaved ? uo + 1 : V.offset + (y >> sy) * V.stride;
     for (let x = 0; x < row.length; x++) {
       const c = (x >> sx) * step;
-      const l = 1.164383 * (px[yo + x] - 16), u = px[uo + c] - 128, v = px[vo + c] - 128;
-      row[x] = floatLuma(byte(l + 1.596027 * v), byte(l - 0.391762 * u - 0.812968 * v), byte(l + 2.017232 * u));
+      const l = high(px[yo + x] * 8 - 128, 9539), u = px[uo + c] * 8 - 1024, v = px[vo + c] * 8 - 1024;
+      row[x] = floatLuma(clamp(l + high(v, 13075)), clamp(l + high(u, -3209) + high(v, -6660)),
+        clamp(l + high(u, 16525)));
     }
   };
 }
 
 function rgbaFloatLumaRows(rgba, width) {
   return (y, row) => {
-    for (let x = 0, p = 4 * y * width; x < row.length; x++, p += 4) row[x] = floatLuma(rgba[p], rgba[p + 1], rgba[p + 2]);
+    for (let x = 0, p = 4 * y * width; x < row.length; x++, p += 4) {
+      row[x] = floatLuma(rgba[p], rgba[p + 1], rgba[p + 2]);
+    }
   };
 }
 
@@ -548,7 +618,9 @@ function pdqOfDrawing(source, width, height) {
 // Resolves once `event` fires; rejects if the video fails first.
 function videoEvent(video, event) {
   return new Promise((resolve, reject) => {
-    const fail = () => reject(new Error(`this browser cannot decode the video (${video.error?.message || "unsupported"})`));
+    const fail = () => {
+      reject(new Error(`this browser cannot decode the video (${video.error?.message || "unsupported"})`));
+    };
     video.addEventListener(event, () => { video.removeEventListener("error", fail); resolve(); }, { once: true });
     video.addEventListener("error", fail, { once: true });
   });
@@ -571,8 +643,9 @@ async function seekFrame(video, time) {
   return shown;
 }
 
-// The frame duration seen while the video plays (muted) for a moment: the smallest step between
-// the media times of painted frames, since a dropped frame makes a step of two.
+// The frame duration seen while the video plays (muted) for up to a second: the mean step between
+// the media times of painted frames, a dropped frame counting as two steps. WebM keeps times in
+// milliseconds, so the rate it implies is snapped to a standard one within 0.5%.
 async function playedFrameTime(video) {
   if (!video.requestVideoFrameCallback) return null;
   const times = [];
@@ -584,11 +657,17 @@ async function playedFrameTime(video) {
     };
     video.requestVideoFrameCallback(painted);
     video.play().catch(resolve);
-    setTimeout(resolve, 2000);
+    setTimeout(resolve, 1000);
   });
   video.pause();
   const steps = times.slice(1).map((t, i) => t - times[i]).filter((d) => d > 1e-4);
-  return steps.length ? Math.min(...steps) : null;
+  if (!steps.length) return null;
+  const shortest = Math.min(...steps);
+  const frames = steps.reduce((n, d) => n + Math.round(d / shortest), 0);
+  const fps = frames / steps.reduce((sum, d) => sum + d, 0);
+  const rates = [24000 / 1001, 30000 / 1001, 60000 / 1001, Math.round(fps)];
+  const standard = rates.find((r) => Math.abs(fps / r - 1) < 0.005);
+  return 1 / (standard || fps);
 }
 
 // vPDQ of a video the browser can play. Frame n of FFmpeg's decoding is found by seeking to the
@@ -597,8 +676,8 @@ async function playedFrameTime(video) {
 // containers, from a moment of playback; which frame was shown is checked with
 // requestVideoFrameCallback. The rate for "one frame every int(fps x secondsPerHash)" and for the
 // timestamps is options.fps, else the MP4's average rate (as Vigil's), else 1 / frame duration,
-// else 25 (Vigil's default). A variable-rate video can put a different frame under a number than
-// FFmpeg does; see the tests for the distances measured.
+// else 25 (Vigil's default). A variable-rate video, or one whose edit list Chromium reads otherwise
+// than FFmpeg, can put a different frame under a number (tests: test_corpus_videos, v2s.mov).
 export async function hashVideo(file, options = {}) {
   if (typeof options === "function") options = { onProgress: options };
   const { onProgress, secondsPerHash = 1 } = options;
@@ -617,6 +696,10 @@ export async function hashVideo(file, options = {}) {
   try {
     video.src = url;
     await videoEvent(video, "loadeddata");
+    if (!Number.isFinite(video.duration)) { // WebM from MediaRecorder states no length: seeking far finds it
+      await seekFrame(video, 1e9);
+      if (!Number.isFinite(video.duration)) throw new Error("this browser cannot tell the video's length");
+    }
     duration = video.duration;
     frameTime = mp4 ? mp4.frameTime : await playedFrameTime(video);
     if (options.fps > 0) [fps, fpsSource] = [options.fps, "caller"];
