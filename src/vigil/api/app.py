@@ -18,7 +18,7 @@ from starlette.responses import Response
 from vigil.api import docs, exchange_routes, notice_routes, takeitdown_routes
 from vigil.api.guard import AccessLog, BodyGuard
 from vigil.api.problems import BadRequest, install, problem
-from vigil.api.ratelimit import LimiterUnavailable, PublicRateLimit
+from vigil.api.ratelimit import PublicRateLimit, refusal
 from vigil.api.sockets import worker_sockets
 from vigil.errors import NotFoundError, VigilError
 from vigil.exchange import feeds
@@ -269,19 +269,9 @@ def create_app(
         stored, nor any reporter identity unless given in the report)."""
         if public_id is None:
             return problem(503, "public reporting is not enabled", "start the server with --public-org NAME")
-        try:
-            allowed = await limiter.allow(public_org, request.client.host if request.client else "?")
-        except LimiterUnavailable:
-            return problem(
-                503, "the rate limiter is unavailable", "try again shortly", headers={"Retry-After": "10"}
-            )
-        if not allowed:
-            return problem(
-                429,
-                "too many reports",
-                f"at most {limiter.rate} reports per {limiter.per} seconds from one address; try again later",
-                headers={"Retry-After": str(limiter.per)},
-            )
+        refused = await refusal(limiter, public_org, request, "reports")
+        if refused is not None:
+            return refused
         body = await _body(request)
         if isinstance(body, dict) and "reports" in body:
             raise InvalidInput(

@@ -96,6 +96,27 @@ class PublicRateLimit:
             raise LimiterUnavailable from None
 
 
+async def refusal(limiter: PublicRateLimit, scope: str, request, what: str):
+    """None when the request's address is within the rate for `scope`, else the problem to answer:
+    429 naming the rate (`what` is counted: reports, submissions), or 503 when Redis does not answer."""
+    from vigil.api.problems import problem
+
+    try:
+        allowed = await limiter.allow(scope, request.client.host if request.client else "?")
+    except LimiterUnavailable:
+        return problem(
+            503, "the rate limiter is unavailable", "try again shortly", headers={"Retry-After": "10"}
+        )
+    if allowed:
+        return None
+    return problem(
+        429,
+        f"too many {what}",
+        f"at most {limiter.rate} {what} per {limiter.per} seconds from one address; try again later",
+        headers={"Retry-After": str(limiter.per)},
+    )
+
+
 def _shared_salt(redis_url: str, mine: bytes) -> bytes:
     """The salt every server uses: ours if we are first (SET NX), else the one already there."""
     import redis

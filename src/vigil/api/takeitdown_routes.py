@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from vigil.api.problems import problem
-from vigil.api.ratelimit import LimiterUnavailable, PublicRateLimit
+from vigil.api.ratelimit import PublicRateLimit, refusal
 from vigil.exchange import selfreport
 from vigil.signals.vpdq import VpdqFrame
 
@@ -59,22 +59,6 @@ def _item(i: Item) -> selfreport.Item:
 def install(app: FastAPI, db, org_id_of, limiter: PublicRateLimit) -> None:
     """`org_id_of()`: the organisation that offers take it down here, or None (not offered)."""
 
-    async def _limited(request: Request, scope: str):
-        try:
-            allowed = await limiter.allow(scope, request.client.host if request.client else "?")
-        except LimiterUnavailable:
-            return problem(
-                503, "the rate limiter is unavailable", "try again shortly", headers={"Retry-After": "10"}
-            )
-        if not allowed:
-            return problem(
-                429,
-                "too many requests",
-                f"at most {limiter.rate} per {limiter.per} seconds from one address; try again later",
-                headers={"Retry-After": str(limiter.per)},
-            )
-        return None
-
     @app.post("/v1/takeitdown/submissions", status_code=201, tags=["take it down"])
     async def takeitdown_submit(body: Submission, request: Request):
         """Hashes of a person's own pictures and videos, computed on their device; answers the case
@@ -82,7 +66,7 @@ def install(app: FastAPI, db, org_id_of, limiter: PublicRateLimit) -> None:
         org_id = org_id_of()
         if org_id is None:
             return problem(404, "not offered here", "this instance does not offer take it down")
-        refused = await _limited(request, "takeitdown")
+        refused = await refusal(limiter, "takeitdown", request, "submissions")
         if refused is not None:
             return refused
         items = [_item(i) for i in body.items]
@@ -95,7 +79,7 @@ def install(app: FastAPI, db, org_id_of, limiter: PublicRateLimit) -> None:
     async def takeitdown_status(body: StatusRequest, request: Request):
         """Counts only: how many members receive and hold the case's hashes, and how many reported
         matches and action."""
-        refused = await _limited(request, "takeitdown-status")
+        refused = await refusal(limiter, "takeitdown-status", request, "look-ups")
         if refused is not None:
             return refused
         return await run_in_threadpool(selfreport.status, db, body.code)
