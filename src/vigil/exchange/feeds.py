@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from vigil.classify.schema import mapped
@@ -21,7 +20,7 @@ from vigil.exchange import rulebook
 from vigil.exchange import store as xs
 from vigil.exchange.rules import Receiver, decide
 from vigil.reports.repository import HASH_KINDS
-from vigil.store.db import Database, utcnow
+from vigil.store.db import Database, insert_or, utcnow
 from vigil.store.models import FeedItem, FeedOpinion, ReportFile
 
 OPINIONS = ("positive", "negative", "disputed")
@@ -81,19 +80,19 @@ def publish(conn: Connection, org_id: int, report_id: int) -> int:
     return len(rows)
 
 
-def _by_signal(keys) -> dict[str, list[str]]:
+def by_signal(keys) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for signal, value in keys:
         out.setdefault(signal, []).append(value)
     return out
 
 
-def _history(conn: Connection, org_id: int, keys, columns: tuple) -> list:
+def history(conn: Connection, org_id: int, keys, columns: tuple) -> list:
     """Rows (`columns`, with `seq`) of the organisation's feed for the (signal, value) keys, oldest
     first: looked up by signal, so each look-up uses the (org, signal, value) index (sorted here: an
     ORDER BY seq made SQLite walk the org's whole feed by its seq index instead)."""
     rows = []
-    for signal, values in _by_signal(keys).items():
+    for signal, values in by_signal(keys).items():
         for i in range(0, len(values), 500):
             rows += conn.execute(
                 select(FeedItem.seq, *columns).where(
@@ -109,7 +108,7 @@ def _current(conn: Connection, org_id: int, keys: list[tuple[str, str]]) -> dict
     """The latest (opinion, category, labels) of each (signal, value) in the organisation's feed."""
     columns = (FeedItem.signal, FeedItem.value, FeedItem.opinion, FeedItem.category, FeedItem.labels)
     return {
-        (r.signal, r.value): (r.opinion, r.category, r.labels) for r in _history(conn, org_id, keys, columns)
+        (r.signal, r.value): (r.opinion, r.category, r.labels) for r in history(conn, org_id, keys, columns)
     }
 
 
@@ -175,9 +174,10 @@ def _mark_read(db: Database, org_id: int, reader: Receiver, checkpoint: int) -> 
 
     with db.engine.begin() as conn:
         row = {"org_id": org_id, "reader": reader.name, "sector": reader.sector, "checkpoint": checkpoint}
-        insert_ = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(FeedReader)
         conn.execute(
-            insert_.values(**row, at=utcnow()).on_conflict_do_update(
+            insert_or(conn, FeedReader)
+            .values(**row, at=utcnow())
+            .on_conflict_do_update(
                 index_elements=["org_id", "reader"],
                 set_={
                     "sector": reader.sector,
@@ -197,7 +197,7 @@ def _seen_before(conn, org_id: int, denied: list, rules, reader: Receiver) -> se
         return set()
     columns = (FeedItem.signal, FeedItem.value, FeedItem.labels)
     earlier: dict[tuple[str, str], list] = {}
-    for e in _history(conn, org_id, {(r.signal, r.value) for r in denied}, columns):
+    for e in history(conn, org_id, {(r.signal, r.value) for r in denied}, columns):
         earlier.setdefault((e.signal, e.value), []).append(e)
     found: set[int] = set()
     verdicts: dict[str | None, bool] = {}

@@ -28,10 +28,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vigil.errors import NotFoundError, VigilError
-from vigil.exchange import rulebook
+from vigil.exchange import feeds, rulebook
 from vigil.exchange.rules import Receiver, decide
 from vigil.hashsets import Entry
-from vigil.signals.vpdq import MIN_QUALITY, VpdqFrame, format_line, pack
+from vigil.signals.vpdq import MIN_QUALITY, VpdqFrame, pack, parse_line, to_text
 from vigil.store.db import Database, utcnow
 from vigil.store.models import (
     FeedItem,
@@ -50,9 +50,7 @@ SET_PREFIX = "self-reported/"
 FORMAT = "takeitdown"
 MAX_ITEMS = 20  # pictures or videos per submission
 MAX_FRAMES = 1800  # vPDQ frames per submission (30 minutes of video at one frame a second)
-SIGNALS = ("md5", "sha256", "pdq")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
-_HEX = {"md5": 32, "sha256": 64, "pdq": 64}
 
 
 class Replayed(VigilError):
@@ -124,7 +122,7 @@ def _rows(items: list[Item]) -> tuple[dict[tuple[str, str], str], list[str]]:
             if frame.quality >= MIN_QUALITY:
                 rows.setdefault(("pdq", frame.pdq.hex()), "video")
         if item.frames:
-            videos.append("".join(format_line(f) + "\n" for f in item.frames))
+            videos.append(to_text(item.frames))
     return rows, videos
 
 
@@ -163,9 +161,10 @@ def submit(db: Database, org_id: int, submission: str, items: list[Item]) -> dic
             keys = set(rows)
             held = _feed_seqs(conn, org_id, keys)
             new = sorted(keys - held.keys())
+            seqs = list(held.values())
             if new:
-                conn.execute(
-                    insert(FeedItem),
+                seqs += conn.execute(
+                    insert(FeedItem).returning(FeedItem.seq),
                     [
                         {
                             "org_id": org_id, "signal": s, "value": v, "opinion": OPINION,
@@ -173,11 +172,8 @@ def submit(db: Database, org_id: int, submission: str, items: list[Item]) -> dic
                         }
                         for s, v in new
                     ],
-                )  # fmt: skip
-                held = _feed_seqs(conn, org_id, keys)
-            conn.execute(
-                update(SelfReport).where(SelfReport.id == report_id).values(last_seq=max(held.values()))
-            )
+                ).scalars().all()  # fmt: skip
+            conn.execute(update(SelfReport).where(SelfReport.id == report_id).values(last_seq=max(seqs)))
     except IntegrityError:  # the same submission id stored by another request just now
         raise Replayed("this submission was received already (it is not stored twice)") from None
     return {"code": code, "hashes": len(keys), "new": len(new)}
@@ -186,21 +182,8 @@ def submit(db: Database, org_id: int, submission: str, items: list[Item]) -> dic
 def _feed_seqs(conn, org_id: int, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """The first seq at which each of `keys` entered the organisation's feed (readers past it hold it)."""
     out: dict[tuple[str, str], int] = {}
-    by_signal: dict[str, list[str]] = {}
-    for s, v in keys:
-        by_signal.setdefault(s, []).append(v)
-    for signal, values in by_signal.items():
-        for i in range(0, len(values), 500):
-            query = (
-                select(FeedItem.signal, FeedItem.value, func.min(FeedItem.seq))
-                .where(
-                    FeedItem.org_id == org_id,
-                    FeedItem.signal == signal,
-                    FeedItem.value.in_(values[i : i + 500]),
-                )
-                .group_by(FeedItem.signal, FeedItem.value)
-            )
-            out.update({(s, v): seq for s, v, seq in conn.execute(query)})
+    for row in feeds.history(conn, org_id, keys, (FeedItem.signal, FeedItem.value)):  # oldest first
+        out.setdefault((row.signal, row.value), row.seq)
     return out
 
 
@@ -238,11 +221,9 @@ def status(db: Database, code: str) -> dict:
 
 
 def _opinions(conn, org_id: int, keys: list) -> set[tuple[int, str]]:
+    """(member, opinion) pairs the organisation's subscribers sent back about these hashes."""
     out: set[tuple[int, str]] = set()
-    by_signal: dict[str, list[str]] = {}
-    for s, v in keys:
-        by_signal.setdefault(s, []).append(v)
-    for signal, values in by_signal.items():
+    for signal, values in feeds.by_signal(keys).items():
         for i in range(0, len(values), 500):
             out.update(
                 conn.execute(
@@ -291,8 +272,6 @@ def rebuild_sets(db: Database) -> int:
 
 
 def _entries(db: Database, org_id: int):
-    from vigil.signals.vpdq import parse_line
-
     with db.engine.connect() as conn:
         hashes = conn.execute(
             select(SelfReportHash.signal, SelfReportHash.value)

@@ -22,7 +22,7 @@ from vigil.exchange import store as xs
 from vigil.hashsets import Entry
 from vigil.signals import get_signal
 from vigil.store.audit import append
-from vigil.store.db import Database, utcnow
+from vigil.store.db import Database, insert_or, utcnow
 from vigil.store.models import Hashset, Organisation, Peer, Subscription, SubscriptionHash
 
 FORMAT = "feed"
@@ -254,11 +254,7 @@ def _copy_upsert(conn, rows: list[dict]) -> None:
 
 def _upsert(conn):
     """INSERT ... ON CONFLICT DO UPDATE for subscription_hashes (SQLite and PostgreSQL say it alike)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(SubscriptionHash)
+    statement = insert_or(conn, SubscriptionHash)
     changed = {k: statement.excluded[k] for k in ("opinion", "category", "seq")}
     return statement.on_conflict_do_update(
         index_elements=["subscription_id", "signal", "value"], set_=changed

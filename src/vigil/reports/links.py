@@ -9,14 +9,13 @@ investigation. Linking and unlinking are audited with who did it; linking twice 
 from __future__ import annotations
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vigil.errors import NotFoundError
 from vigil.reports import repository as repo
 from vigil.reports.accounts import Principal
 from vigil.reports.errors import InvalidInput, require
 from vigil.store.audit import append
-from vigil.store.db import Database
+from vigil.store.db import Database, insert_or
 from vigil.store.models import ReportKey
 
 KIND = "link"
@@ -49,8 +48,7 @@ def link(db: Database, principal: Principal, report_id: int, other: int, reason:
         there = select(ReportKey.report_id).where(ReportKey.kind == KIND, ReportKey.value == value)
         added = len(conn.execute(there).all()) < 2  # (rowcount is -1 for this insert on psycopg)
         if added:
-            insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(ReportKey)
-            conn.execute(insert.values(rows).on_conflict_do_nothing())
+            conn.execute(insert_or(conn, ReportKey).values(rows).on_conflict_do_nothing())
             detail = {"with": other, **({"reason": reason[:500]} if reason else {})}
             append(conn, principal.email, principal.org_id, "report.link", f"report:{report_id}", detail)
     return {"report": report_id, "linked_with": other, "new": added}

@@ -24,6 +24,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def insert_or(conn, model):
+    """An INSERT of `model` that can say ON CONFLICT DO NOTHING / DO UPDATE: SQLite and PostgreSQL
+    spell it alike, but SQLAlchemy keeps it in each dialect's own `insert`."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
 def default_db_path() -> str:
     """vigil.db under XDG_DATA_HOME (~/.local/share/vigil): where a database lives when neither
     `--db` nor the settings (VIGIL_DB) name one."""
