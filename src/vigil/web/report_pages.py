@@ -184,37 +184,35 @@ def install(app: FastAPI, web: Web) -> None:
             request, report_id, message=f"Shared with {form.get('organisation').strip()[:200]}."
         )
 
-    @app.post("/reports/{report_id}/link")
-    async def link_report(request: Request, report_id: ReportId):
-        """Link this report to another of the organisation's by hand (intake links what it can see)."""
+    async def _links(request: Request, report_id: int, unlink: bool):
+        """Link or unlink this report and another of the organisation's, by hand (intake links what it
+        can see); to link, the other report's number as typed (`#12` too), to unlink the page's own."""
         current = web.current(request)
         form = await web.checked_form(request, current)
-        other = whole(form.get("report").strip().removeprefix("#"))
+        typed = form.get("report")
+        other = whole(typed if unlink else typed.strip().removeprefix("#"))
         try:
             if other is None:
                 raise InvalidInput([{"field": "/report", "message": "give the other report's number"}])
-            done = web.service.link(current.principal, report_id, other, form.get("reason").strip() or None)
+            if unlink:
+                web.service.unlink(current.principal, report_id, other)
+            else:
+                reason = form.get("reason").strip() or None
+                new = web.service.link(current.principal, report_id, other, reason)["new"]
         except NotFoundError:
             raise  # not this organisation's report: the 404 page
         except VigilError as exc:
-            return _report_page(request, report_id, 422, f"Not linked: {exc}")
-        said = "Linked" if done["new"] else "Already linked"
-        return _report_page(request, report_id, message=f"{said} to report #{other}.")
+            return _report_page(request, report_id, 422, f"Not {'un' if unlink else ''}linked: {exc}")
+        said = "Unlinked from" if unlink else "Linked to" if new else "Already linked to"
+        return _report_page(request, report_id, message=f"{said} report #{other}.")
+
+    @app.post("/reports/{report_id}/link")
+    async def link_report(request: Request, report_id: ReportId):
+        return await _links(request, report_id, unlink=False)
 
     @app.post("/reports/{report_id}/unlink")
     async def unlink_report(request: Request, report_id: ReportId):
-        current = web.current(request)
-        form = await web.checked_form(request, current)
-        other = whole(form.get("report"))
-        try:
-            if other is None:
-                raise InvalidInput([{"field": "/report", "message": "give the other report's number"}])
-            web.service.unlink(current.principal, report_id, other)
-        except NotFoundError:
-            raise
-        except VigilError as exc:
-            return _report_page(request, report_id, 422, f"Not unlinked: {exc}")
-        return _report_page(request, report_id, message=f"Unlinked from report #{other}.")
+        return await _links(request, report_id, unlink=True)
 
     @app.post("/reports/{report_id}/feedback")
     async def give_feedback(request: Request, report_id: ReportId):
