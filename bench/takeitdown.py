@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import secrets
 import sys
@@ -67,14 +66,9 @@ def browser_rows(tmp: Path) -> list[list]:
 
 
 def _picture(i: int) -> dict:
-    h = hashlib.sha256(f"{i}-{secrets.token_hex(4)}".encode()).hexdigest()
-    return {
-        "kind": "image",
-        "md5": h[:32],
-        "sha256": h,
-        "pdq": hashlib.sha256(h.encode()).hexdigest(),
-        "quality": 90,
-    }
+    from takeitdown.harness import picture
+
+    return picture(f"{i}-{secrets.token_hex(4)}")
 
 
 def _report(i: int) -> dict:

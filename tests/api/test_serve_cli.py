@@ -7,13 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 
 import httpx
 import pytest
 
 from tests.api.conftest import example
+from tests.web.browser import free_port, start
 
 
 def vigil(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -104,36 +104,13 @@ def test_admin_commands_then_a_served_request(tmp_path):
         assert secret not in joined, secret
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "vigil.cli.main", "serve", "--port", str(port), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            if server.poll() is not None:
-                raise AssertionError(server.stderr.read().decode()) from None
-            time.sleep(0.1)
-    server.kill()
-    raise AssertionError("vigil serve did not answer")
+    return start(*args, env=env, tries=200)
 
 
 def test_serve_refuses_an_unknown_public_org(tmp_path):
     db = str(tmp_path / "serve.db")
-    started = vigil("serve", "--port", str(_free_port()), "--public-org", "No Such Desk", "--db", db)
+    started = vigil("serve", "--port", str(free_port()), "--public-org", "No Such Desk", "--db", db)
     assert started.returncode == 2
     assert started.stderr.startswith("error: --public-org: no organisation named 'No Such Desk'")
     assert len(started.stderr.strip().splitlines()) == 1, started.stderr
@@ -191,8 +168,8 @@ def test_public_rate_limit_holds_across_servers(tmp_path):
 def test_serve_refuses_an_unreachable_redis(tmp_path):
     db = str(tmp_path / "serve.db")
     started = subprocess.run(
-        [sys.executable, "-m", "vigil.cli.main", "serve", "--port", str(_free_port()), "--db", db],
-        env={**os.environ, "VIGIL_REDIS_URL": f"redis://:hunter2@127.0.0.1:{_free_port()}/0"},
+        [sys.executable, "-m", "vigil.cli.main", "serve", "--port", str(free_port()), "--db", db],
+        env={**os.environ, "VIGIL_REDIS_URL": f"redis://:hunter2@127.0.0.1:{free_port()}/0"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.api.conftest import PASSWORD, _postgres_database, example
-from tests.api.test_serve_cli import _free_port
+from tests.web.browser import free_port as _free_port
 from vigil.store import open_database
 
 CONTENT = b"an ordinary benign test file, standing in for a reported picture\n"

@@ -14,6 +14,7 @@ inline script, a CDN) fails here too.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import mimetypes
 import statistics
 import threading
@@ -141,3 +142,16 @@ def time_image(page, path: str | Path, runs: int = 5, **options) -> dict:
     decoder = [s.get("decoder", {}) for s in samples]
     stages["decoder"] = {k: statistics.median(d[k] for d in decoder) for k in decoder[0]}
     return stages
+
+
+def picture(seed: str) -> dict:
+    """The hashes the page would send for one picture (made-up values derived from `seed`): for
+    tests and the benchmark of the server's side."""
+    h = hashlib.sha256(seed.encode()).hexdigest()
+    return {
+        "kind": "image",
+        "md5": h[:32],
+        "sha256": h,
+        "pdq": hashlib.sha256(h.encode()).hexdigest(),
+        "quality": 90,
+    }

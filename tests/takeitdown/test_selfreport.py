@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.api.conftest import database, db_url  # noqa: F401 - the backends' fixture
+from tests.takeitdown.harness import picture
 from vigil.api.app import create_app
 from vigil.exchange import feeds, rulebook, selfreport
 from vigil.exchange.rules import Receiver
@@ -30,17 +31,6 @@ def desk(db_url):  # noqa: F811
     app = create_app(db_url, public_org=name, public_rate="100000/60")
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, name, accounts.org_id(name)
-
-
-def picture(seed: str) -> dict:
-    h = hashlib.sha256(seed.encode()).hexdigest()
-    return {
-        "kind": "image",
-        "md5": h[:32],
-        "sha256": h,
-        "pdq": hashlib.sha256(h.encode()).hexdigest(),
-        "quality": 90,
-    }
 
 
 def video(seed: str, frames: int = 3) -> dict:

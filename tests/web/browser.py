@@ -42,27 +42,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(db: str, env: dict | None = None, *args: str) -> tuple[subprocess.Popen, str]:
+def start(*args: str, env: dict | None = None, tries: int = 300) -> tuple[subprocess.Popen, str]:
+    """`vigil serve ARGS` on a free port, once it answers /healthz: (the process, its base URL)."""
     port = free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vigil.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--db",
-            db,
-            *args,
-        ],
+        [sys.executable, "-m", "vigil.cli.main", "serve", "--port", str(port), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env={**os.environ, "VIGIL_EXCHANGE_INTERVAL": "0", **(env or {})},
+        env={**os.environ, **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    for _ in range(tries):
         try:
             if httpx.get(f"{base}/healthz").status_code == 200:
                 return server, base
@@ -72,6 +62,11 @@ def serve(db: str, env: dict | None = None, *args: str) -> tuple[subprocess.Pope
             time.sleep(0.1)
     server.kill()
     raise AssertionError("vigil serve did not answer")
+
+
+def serve(db: str, env: dict | None = None, *args: str) -> tuple[subprocess.Popen, str]:
+    """The UI's server on `db`: no access log, no background network rounds unless `env` asks."""
+    return start("--no-access-log", "--db", db, *args, env={"VIGIL_EXCHANGE_INTERVAL": "0", **(env or {})})
 
 
 def shoot(page, name: str) -> Path:
