@@ -13,6 +13,19 @@ benign photos, long side <= 1024 px). Prints three tables:
 3. Matching: the share of transformed copies (JPEG q30, resize 50%, crop 5%, watermark text,
    gamma 0.6, mirror) whose PDQ is within 31 bits of the original's, for threatexchange, for Vigil,
    and for Vigil decoding at full size (showing the reduced decode costs no matches).
+
+and three for HEIC (phone photos), whose fast path hashes the container's thumbnail (`--only heic`
+prints these alone; `--heic-12mp N` sets how many 12 MP pictures). The photos are converted to HEIC
+with a 320 px thumbnail (bench/heicfiles.py; cached beside PHOTOS_DIR in heic/), once with libheif's
+own thumbnail (nearest-neighbour scaled) and once with a filtered one as a camera makes; and N of them
+upscaled to 12 MP (4032x3024, light grain, 512 px grid tiles, 320x240 thumbnail) as an iPhone writes:
+4. Speed: seconds per picture, decode + PDQ from bytes in memory, this process pinned to one core,
+   full decode against the thumbnail fast path, as a ratio to the 0.1 s target; the same 12 MP
+   pictures as JPEG (reduced DCT decode) for scale.
+5. Fidelity: the fast path's PDQ against the full decode's of the same file (bits apart), and the
+   thumbnail hashed as a picture of its own, which the full-size kernel replaces.
+6. Matching: transformed copies (as in 3, made from the photo) matched at <= 31 bits against the HEIC
+   original's hash (8 rotations/mirrors), through the full decode and through the thumbnail.
 """
 
 from __future__ import annotations
@@ -32,12 +45,14 @@ import numpy as np
 import pdqhash
 from PIL import Image, ImageDraw, ImageOps
 
+from heicfiles import heic, with_filtered_thumbnail
 from tables import print_table as table
 from vigil.media import images as vigil_images
 from vigil.scan.hashing import hash_bytes
-from vigil.signals.pdq import PdqSignal, pdq_from_luma
+from vigil.signals.pdq import PdqHash, PdqSignal, pdq_from_luma
 
 THRESHOLD = 31
+HEIC_TARGET_S = 0.1  # per 12 MP HEIC on one core (issue "Triage at disk scale")
 TE_SCRIPT = """
 import sys, pathlib
 from threatexchange.signal_type.pdq.signal import PdqSignal
@@ -100,6 +115,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("photos", nargs="?", default=str(Path.home() / ".cache/vigil-corpus/photos"))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["all", "heic"], default="all")
+    parser.add_argument("--heic-12mp", type=int, default=6, help="12 MP HEIC pictures to make and time")
     args = parser.parse_args()
     files = sorted(str(p) for p in Path(args.photos).glob("*.jpg"))
     if not files:
@@ -110,6 +127,10 @@ def main() -> None:
         f"{len(files)} photos, median {statistics.median(max(s) for s in sizes)} px long side, "
         f"{sum(map(len, datas)) / len(datas) / 1024:.0f} KB mean; cores pinned: 1"
     )
+
+    if args.only == "heic":
+        heic_tables(files, Path(args.photos).parent / "heic", args.heic_12mp, args.repeat)
+        return
 
     # 1. speed -------------------------------------------------------------------------------------
     vigil_exe = str(Path(sys.executable).parent / "vigil")
@@ -202,6 +223,176 @@ def main() -> None:
         rows,
     )
     assert PdqSignal.default_threshold == THRESHOLD
+    heic_tables(files, Path(args.photos).parent / "heic", args.heic_12mp, args.repeat)
+
+
+# HEIC ---------------------------------------------------------------------------------------------
+
+
+def cached(path: Path, make) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(make())
+    return path.read_bytes()
+
+
+def heic_sets(files: list[str], cache: Path, n12: int) -> dict[str, list[tuple[bytes, bytes, bytes]]]:
+    """Per set, per picture: (HEIC with libheif's thumbnail, with a filtered one, JPEG q90)."""
+    sets: dict[str, list[tuple[bytes, bytes, bytes]]] = {"photos": [], "12 MP": []}
+    for f in files:
+        im, stem = Image.open(f).convert("RGB"), Path(f).stem
+        nn = cached(cache / f"{stem}.t320-nn.heic", lambda im=im: heic(im, 320))
+        filtered = cached(
+            cache / f"{stem}.t320-lanczos.heic", lambda im=im, nn=nn: with_filtered_thumbnail(nn, im)
+        )
+        sets["photos"].append((nn, filtered, Path(f).read_bytes()))
+    rng = np.random.default_rng(12)
+    for f in files[:: max(1, len(files) // max(1, n12))][:n12]:
+        im, stem = Image.open(f).convert("RGB"), Path(f).stem
+        big = im.resize((4032, 3024) if im.width >= im.height else (3024, 4032), Image.BICUBIC)
+        grain = rng.normal(0, 2.0, (big.height, big.width, 1)).astype(np.float32)  # sensor noise
+        big = Image.fromarray(np.clip(np.asarray(big, np.float32) + grain, 0, 255).astype(np.uint8))
+        nn = cached(cache / f"{stem}.12mp-t320-nn.heic", lambda big=big: heic(big, 320, tile=512))
+        filtered = cached(
+            cache / f"{stem}.12mp-t320-lanczos.heic", lambda big=big, nn=nn: with_filtered_thumbnail(nn, big)
+        )
+        sets["12 MP"].append((nn, filtered, jpeg(big)))
+    return sets
+
+
+def heic_pdq(data: bytes, mime: str = "image/heic", thumbnail: bool = True, dihedral: bool = False):
+    luma = vigil_images.decode_luma(data, mime, thumbnail=thumbnail)
+    return pdq_from_luma(luma.pixels, luma.full_height, luma.full_width, luma.k, dihedral=dihedral), luma
+
+
+def best_time(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bits(a: PdqHash, b: PdqHash) -> int:
+    return PdqSignal.distance(a.value, b.value)
+
+
+def heic_tables(files: list[str], cache: Path, n12: int, repeat: int) -> None:
+    sets = heic_sets(files, cache, n12)
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(affinity)})  # one core, as the scan's workers each have
+    try:
+        heic_speed(sets, repeat)
+    finally:
+        os.sched_setaffinity(0, affinity)
+    heic_fidelity(sets)
+    heic_matching(sets["photos"], files)
+
+
+def heic_speed(sets, repeat: int) -> None:
+    rows = []
+    for name, pictures in sets.items():
+        if not pictures:
+            continue
+        size = Image.open(io.BytesIO(pictures[0][2])).size
+        label = f"{len(pictures)} {name} ({'x'.join(map(str, size)) if name == '12 MP' else '<= 1024 px'})"
+        kinds = {
+            "HEIC full decode": lambda p: heic_pdq(p[0], thumbnail=False),
+            "HEIC thumbnail (fast path)": lambda p: heic_pdq(p[1]),
+            "the same as JPEG (reduced decode)": lambda p: heic_pdq(p[2], "image/jpeg"),
+        }
+        full = None
+        for kind, fn in kinds.items():
+            seconds = np.array([best_time(lambda p=p, fn=fn: fn(p), repeat) for p in pictures])
+            median = float(np.median(seconds))
+            full = full or median
+            rows.append(
+                [
+                    label,
+                    kind,
+                    f"{median:.3f}",
+                    f"{np.percentile(seconds, 95):.3f}",
+                    f"{median / HEIC_TARGET_S:.2f}x",
+                    f"{full / median:.1f}x",
+                ]
+            )
+    table(
+        f"HEIC speed: seconds per picture, decode + PDQ, one core (best of {repeat})",
+        ["pictures", "path", "median s", "p95 s", f"median / {HEIC_TARGET_S} s target", "speed-up"],
+        rows,
+    )
+
+
+def heic_fidelity(sets) -> None:
+    rows = []
+    for name, pictures in sets.items():
+        if not pictures:
+            continue
+        for index, writer in ((0, "libheif (nearest)"), (1, "filtered (camera)")):
+            dist, own, qdiff, used, shapes = [], [], [], 0, set()
+            for p in pictures:
+                full, _ = heic_pdq(p[index], thumbnail=False)
+                fast, luma = heic_pdq(p[index])
+                if luma.source != vigil_images.HEIF_THUMBNAIL:
+                    continue  # decoded in full (a picture < 512 px): the same hash, not counted
+                used += 1
+                shapes.add(max(luma.pixels.shape))
+                dist.append(bits(fast, full))
+                own.append(bits(pdq_from_luma(luma.pixels), full))
+                qdiff.append(abs(fast.quality - full.quality))
+            dist, own = np.array(dist), np.array(own)
+            rows.append(
+                [
+                    f"{len(pictures)} {name}",
+                    f"{writer}, {'/'.join(map(str, sorted(shapes)))} px",
+                    f"{used}/{len(pictures)}",
+                    f"{dist.mean():.1f}",
+                    f"{np.percentile(dist, 95):.0f}",
+                    f"{dist.max()}",
+                    f"{(dist <= 8).mean():.1%}",
+                    f"{np.percentile(qdiff, 95):.0f}",
+                    f"{own.mean():.1f} / {np.percentile(own, 95):.0f} / {own.max()}",
+                ]
+            )
+    table(
+        "HEIC fidelity: fast path's PDQ vs the full decode's, same file (bits apart)",
+        [
+            "pictures",
+            "thumbnail",
+            "fast path",
+            "mean",
+            "p95",
+            "max",
+            "<= 8 bits",
+            "quality diff p95",
+            "thumbnail as own picture: mean / p95 / max",
+        ],
+        rows,
+    )
+
+
+def heic_matching(pictures, files: list[str]) -> None:
+    paths = {"full decode": (0, False), "thumbnail, libheif's": (0, True), "thumbnail, filtered": (1, True)}
+    names = list(transforms(jpeg(Image.new("RGB", (64, 64)))))
+    hits = {path: dict.fromkeys(names, 0) for path in paths}
+    for p, f in zip(pictures, files, strict=True):
+        originals = {
+            path: [int.from_bytes(v, "big") for v in heic_pdq(p[i], thumbnail=t, dihedral=True)[0].dihedral]
+            for path, (i, t) in paths.items()
+        }
+        for name, copy in transforms(Path(f).read_bytes()).items():
+            value = int.from_bytes(heic_pdq(copy, "image/jpeg")[0].value, "big")
+            for path, variants in originals.items():
+                hits[path][name] += min((v ^ value).bit_count() for v in variants) <= THRESHOLD
+    n = len(pictures)
+    rows = [[name, *(f"{hits[path][name] / n:.1%}" for path in paths)] for name in names]
+    rows.append(["all", *(f"{sum(hits[path].values()) / (n * len(names)):.1%}" for path in paths)])
+    table(
+        f"HEIC originals: transformed copies matched at distance <= {THRESHOLD} (8 rotations/mirrors)",
+        ["transform", *paths],
+        rows,
+    )
 
 
 if __name__ == "__main__":

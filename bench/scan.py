@@ -271,15 +271,257 @@ def prepare_db(work: Path) -> str:
     return db
 
 
+SCALE_ROOT = Path.home() / ".cache" / "vigil-bench"
+SMALL_WORDS = b"the of and to in is it that for on with as was at by an be this from or have not are".split()
+
+
+def build_small_tree(root: Path, files: int, pictures: float) -> None:
+    """`files` small files (200-4,000 bytes: text and binary, as logs, configs and caches are), a
+    `pictures` share of them small JPEGs made from the corpus photos (each a different size and
+    quality, so a picture and its copies are near, not exact, twins); 1,000 files a folder.
+    Deterministic; rebuilt only when missing or of another layout."""
+    stamp = root / ".layout"
+    layout = f"small-1:{files}:{pictures}"
+    if stamp.exists() and stamp.read_text() == layout:
+        return
+    shutil.rmtree(root, ignore_errors=True)
+    rng = random.Random(files)
+    photos = sorted((CORPUS / "photos").glob("*.jpg"))
+    if pictures and not photos:
+        sys.exit("error: no corpus photos; run ../shared/corpus/build.sh first")
+    sources = [Image.open(p).convert("RGB") for p in photos[:60]] if pictures else []
+    every = round(1 / pictures) if pictures else 0
+    print(f"building {files:,} small files in {root} ...", file=sys.stderr)
+    start = time.perf_counter()
+    for i in range(files):
+        folder = root / f"d{i // 100_000:03}" / f"s{i // 1000 % 100:02}"
+        if i % 1000 == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+            if i and i % 100_000 == 0:
+                print(f"  {i:,} files, {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        if every and i % every == every // 2:
+            im = sources[rng.randrange(len(sources))]
+            side = rng.randint(160, 400)
+            (folder / f"IMG_{i:07}.jpg").write_bytes(
+                jpeg(im.resize((side, side * 3 // 4)), rng.randint(60, 95))
+            )
+            continue
+        size = rng.randint(200, 4000)
+        if i % 2:
+            text = b" ".join(rng.choice(SMALL_WORDS) for _ in range(size // 3))[:size]
+            (folder / f"f{i:07}.txt").write_bytes(text)
+        else:
+            (folder / f"f{i:07}.bin").write_bytes(rng.randbytes(size))
+    stamp.write_text(layout)
+
+
+def vigil_scan(tree: Path, workers: int, cores: str, work: Path, db: str, case: str, kill_after=None):
+    """(seconds, peak RSS of all processes, case summary or None when killed) of `vigil scan`."""
+    exe = str(Path(sys.executable).parent / "vigil")
+    cmd = [exe, "scan", str(tree), "--case", case, "--db", db, "--workers", str(workers), "--replace"]
+    start = time.perf_counter()
+    with PeakRss() as rss:
+        proc = subprocess.Popen(
+            ["taskset", "-c", cores, *cmd], stdout=subprocess.DEVNULL, start_new_session=True
+        )
+        rss.watch(proc.pid)
+        if kill_after is not None:
+            time.sleep(kill_after)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return time.perf_counter() - start, rss.peak, None
+        if proc.wait() != 0:
+            sys.exit("error: vigil scan failed")
+    return time.perf_counter() - start, rss.peak, None
+
+
+def bytes_per_item(db: str, case: str) -> float:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        items = conn.execute(
+            "select count(*) from case_items i join cases c on c.id = i.case_id where c.name = ?", (case,)
+        ).fetchone()[0]
+        pages, free, size = (
+            conn.execute(f"pragma {p}").fetchone()[0] for p in ("page_count", "freelist_count", "page_size")
+        )
+        empty = conn.execute("select count(*) from case_items").fetchone()[0] == items
+    return (pages - free) * size / items if empty else float("nan")
+
+
+def scale(sizes: list[int], pictures: float, versus: int, resume_at: int | None) -> None:
+    """The scale table: peak memory, speed and storage of `vigil scan` on trees of small files."""
+    exe = str(Path(sys.executable).parent / "vigil")
+    rows, mem = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        known = work / "known.txt"
+        known.write_text("".join(random.Random(5).randbytes(16).hex() + "\n" for _ in range(1000)))
+        for n in sizes:
+            tree = SCALE_ROOT / f"small-{n}"
+            build_small_tree(tree, n, pictures)
+            db = str(work / f"scale-{n}.db")
+            subprocess.run(
+                [exe, "hashset", "import", str(known), "--name", "md5", "--db", db],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            subprocess.run(
+                ["hashdeep", "-r", "-c", "md5", "-j", "2", str(tree)], stdout=subprocess.DEVNULL, check=True
+            )  # warm
+            secs, peak, _ = vigil_scan(tree, 2, "0,1", work, db, "scale")
+            per_item = bytes_per_item(db, "scale")
+            mem.append((n, peak))
+            rows.append(
+                [
+                    f"{n:,}",
+                    f"{secs:.1f}",
+                    f"{n / secs:,.0f}",
+                    f"{peak / 2**20:,.0f}",
+                    f"{per_item:.0f}",
+                    "≤ 1,024" if peak <= 2**30 else "OVER 1,024",
+                ]
+            )
+            if resume_at == n:
+                _, _, _ = vigil_scan(tree, 2, "0,1", work, db, "resumed", kill_after=secs / 2)
+                exe_cmd = [
+                    exe,
+                    "scan",
+                    str(tree),
+                    "--case",
+                    "resumed",
+                    "--db",
+                    db,
+                    "--workers",
+                    "2",
+                    "--resume",
+                ]
+                start = time.perf_counter()
+                subprocess.run(["taskset", "-c", "0,1", *exe_cmd], check=True, stdout=subprocess.DEVNULL)
+                r_s = time.perf_counter() - start
+                resumed_row = [
+                    f"{n:,}",
+                    f"{secs:.1f}",
+                    f"{secs / 2:.1f}",
+                    f"{r_s:.1f}",
+                    f"{(secs / 2 + r_s) / secs - 1:+.1%}",
+                ]
+            os.unlink(db)
+    print_table(
+        f"Scale: `vigil scan --workers 2` on trees of small files (200-4,000 bytes, {pictures:.0%} "
+        "pictures), warm cache",
+        ["files", "seconds", "files/s", "peak RSS MB (all processes)", "case DB bytes/item", "target"],
+        rows,
+    )
+    if len(mem) > 1:
+        (n0, p0), (n1, p1) = mem[0], mem[-1]
+        print(
+            f"memory slope: {(p1 - p0) / 2**20 / ((n1 - n0) / 1e6):+.1f} MB per million files "
+            f"({n0:,} -> {n1:,} files)"
+        )
+    if resume_at:
+        print_table(
+            "Resume: killed (SIGKILL) half-way, then `--resume`",
+            ["files", "uninterrupted s", "killed after s", "resume s", "overhead"],
+            [resumed_row],
+        )
+    if versus:
+        versus_hashdeep(versus)
+
+
+def versus_hashdeep(n: int) -> None:
+    """`vigil scan` against `hashdeep -c md5,sha1,sha256 -r -j N` on a tree with no pictures, N = 1, 2."""
+    tree = SCALE_ROOT / f"small-{n}-plain"
+    build_small_tree(tree, n, 0)
+    rows = []
+    exe = str(Path(sys.executable).parent / "vigil")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        subprocess.run(
+            ["hashdeep", "-r", "-c", "md5", "-j", "2", str(tree)], stdout=subprocess.DEVNULL, check=True
+        )  # warm
+        for workers, cores in ((1, "0"), (2, "0,1")):
+            db = str(work / f"v{workers}.db")
+            known = work / "known.txt"  # matched too: hashdeep only hashes
+            known.write_text("".join(random.Random(5).randbytes(16).hex() + "\n" for _ in range(1000)))
+            subprocess.run(
+                [exe, "hashset", "import", str(known), "--name", "md5", "--db", db],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            start = time.perf_counter()
+            with PeakRss() as rss:
+                run(["hashdeep", "-c", "md5,sha1,sha256", "-r", "-j", str(workers), str(tree)], cores, rss)
+            h_s = time.perf_counter() - start
+            v_s, v_rss, _ = vigil_scan_plain(tree, workers, cores, db)
+            rows.append(
+                [
+                    workers,
+                    f"{h_s:.1f}",
+                    f"{n / h_s:,.0f}",
+                    f"{v_s:.1f}",
+                    f"{n / v_s:,.0f}",
+                    f"{v_rss / 2**20:,.0f}",
+                    f"{h_s / v_s:.2f}x",
+                    "≥ 1.5x",
+                ]
+            )
+    print_table(
+        f"{n:,} small files, no pictures, warm cache: hashdeep -c md5,sha1,sha256 -j N against "
+        "`vigil scan --workers N` (pinned to N cores)",
+        [
+            "N",
+            "hashdeep s",
+            "hashdeep files/s",
+            "vigil s",
+            "vigil files/s",
+            "vigil peak RSS MB",
+            "vigil x hashdeep",
+            "target",
+        ],
+        rows,
+    )
+
+
+def vigil_scan_plain(tree: Path, workers: int, cores: str, db: str):
+    exe = str(Path(sys.executable).parent / "vigil")
+    cmd = [
+        exe,
+        "scan",
+        str(tree),
+        "--case",
+        "plain",
+        "--db",
+        db,
+        "--workers",
+        str(workers),
+        "--allow-no-sets",
+        "--replace",
+    ]
+    start = time.perf_counter()
+    with PeakRss() as rss:
+        run(cmd, cores, rss)
+    return time.perf_counter() - start, rss.peak, None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument(
         "--resume-only", action="store_true", help="only the 2-worker kill-and-resume measure"
     )
+    parser.add_argument("--scale", help="scale mode: tree sizes, e.g. 100000,1000000,3000000")
+    parser.add_argument("--pictures", type=float, default=0.01, help="scale mode: share of pictures")
+    parser.add_argument(
+        "--versus", type=int, default=200_000, help="scale mode: files of the hashdeep race (0: none)"
+    )
+    parser.add_argument("--resume-at", type=int, help="scale mode: the tree size to kill and resume")
     args = parser.parse_args()
     if shutil.which("hashdeep") is None:
         sys.exit("error: hashdeep not found (Debian package hashdeep)")
+    if args.scale:
+        scale([int(n) for n in args.scale.split(",")], args.pictures, args.versus, args.resume_at)
+        return
     build_evidence(EVIDENCE, args.files)
     files = [p for p in EVIDENCE.rglob("*") if p.is_file() and p.name != ".layout"]
     total_mb = sum(p.stat().st_size for p in files) / 1e6

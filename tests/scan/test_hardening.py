@@ -17,6 +17,7 @@ import pytest
 from rich.console import Console
 
 from tests.conftest import image_bytes
+from tests.media.test_containers import make_zip
 from tests.scan.conftest import cli, import_hotline
 from vigil.cli.scan_cmd import print_summary
 from vigil.scan import locations, walk
@@ -49,13 +50,14 @@ def test_markup_in_names_is_printed_as_it_is(tmp_path, pictures, capsys):
     photo = image_bytes(pictures[0], "JPEG")
     ev = tmp_path / "ev"
     (ev / "dir[").mkdir(parents=True)
-    (ev / "dir[" / "x].jpg").write_bytes(photo[:1500])  # truncated: listed under "could not be read"
+    # an encrypted member: listed under "could not be read" (a truncated photo is only flagged now)
+    (ev / "dir[" / "x].zip").write_bytes(make_zip({"y.jpg": photo}, {"y.jpg"}).getvalue())
     (ev / "[bold]hi.jpg").write_bytes(photo)  # a hit
     db = _hotline_for(tmp_path, photo)
     capsys.readouterr()
     assert cli("scan", str(ev), "--case", "[red]c", "--db", db, "--workers", "1") == 0
     out = capsys.readouterr().out
-    assert "dir[/x].jpg" in out and "[bold]hi.jpg" in out and "case [red]c" in out
+    assert "dir[/x].zip!y.jpg" in out and "[bold]hi.jpg" in out and "case [red]c" in out
 
 
 def test_terminal_escapes_controls_and_folds_paths_between_components(tmp_path, pictures):
@@ -67,14 +69,14 @@ def test_terminal_escapes_controls_and_folds_paths_between_components(tmp_path, 
     deep.mkdir(parents=True)
     (ev / "evil\x1b[2J\nline.jpg").write_bytes(photo)
     (deep / "holiday-pictures-2019.zip").write_bytes(_zip({"photos/summer/beach-0001.jpg": photo}))
-    (ev / "tab\there.jpg").write_bytes(photo[:900])  # an error
+    (ev / "tab\there.zip").write_bytes(make_zip({"x.jpg": photo}, {"x.jpg"}).getvalue())  # an error
     db = _hotline_for(tmp_path, photo)
     report = _scan_json(tmp_path, ev, db)
     buf = io.StringIO()
     print_summary(Console(file=buf, width=80, color_system=None), report)
     text = buf.getvalue()
     assert "\x1b" not in text and "\t" not in text
-    assert "evil\\x1b[2J\\x0aline.jpg" in text and "tab\\x09here.jpg" in text
+    assert "evil\\x1b[2J\\x0aline.jpg" in text and "tab\\x09here.zip!x.jpg" in text
     lines = text.splitlines()
     assert all(len(line) <= 80 for line in lines)
     long = "Downloads/a-rather-long-folder-name/another-long-folder-name-here/holiday-pictures-2019.zip!"

@@ -290,7 +290,9 @@ def test_resume_of_an_interrupted_rescan_still_works(tmp_path):
     db = _hotline(tmp_path, _pictures(1))
     assert cli("scan", str(a), "--case", "x", "--db", db, "--workers", "1") == 0
     # a `--replace` re-scan killed before it finished: its run is recorded, unfinished
-    ScanRunRepository(open_database(db, create=False)).start("x", str(a.resolve()), resume=False)
+    ScanRunRepository(open_database(db, create=False)).start(
+        "x", str(a.resolve()), resume=False, threshold=31
+    )
     assert cli("scan", str(a), "--case", "x", "--resume", "--db", db, "--workers", "1") == 0
 
 

@@ -54,7 +54,8 @@ def scan_process(ev, db, case, out, *extra):
 def recorded(db: str, case: str) -> int:
     with sqlite3.connect(db) as conn:
         row = conn.execute(
-            "select count(*) from scan_tasks t join scan_runs r on r.id = t.run_id where r.case_name = ?",
+            "select count(*) from case_items i join scan_runs r on r.case_id = i.case_id"
+            " where r.case_name = ? and i.task",
             (case,),
         ).fetchone()
     return row[0]

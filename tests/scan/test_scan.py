@@ -81,12 +81,13 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
         "h_backup.tar.gz",
     ):
         assert items[path]["matches"] == [], path
-    # types from content, PDQ only for images, errors recorded without stopping the scan
+    # types from content, PDQ only for images; a truncated photo is digested and flagged, no error
     assert items["e_notes.txt"]["type"] == "text/plain" and items["e_notes.txt"]["pdq"] is None
     assert items["g_archive.zip"]["type"] == "application/zip"
     assert items["h_backup.tar.gz"]["type"] == "application/gzip"
-    assert "truncated" in items["d_truncated.jpg"]["error"] and items["d_truncated.jpg"]["pdq"] is None
-    assert all(it["error"] is None for p, it in items.items() if p != "d_truncated.jpg")
+    truncated = items["d_truncated.jpg"]
+    assert truncated["flags"] == ["not-a-valid-jpeg"] and truncated["pdq"] is None
+    assert all(it["error"] is None for it in items.values())
     assert all(it["pdq_quality"] >= 50 for it in items.values() if it["pdq"])
     # duplicates: exact copies (a_exact + zip member), a copy and its archive twin, near copies
     groups = {}
@@ -106,7 +107,8 @@ def test_scan_json_item_by_item(tmp_path, evidence, pictures):
         "images": 10,
         "videos": 0,
         "known": 0,
-        "errors": 1,
+        "errors": 0,  # d_truncated.jpg is not a valid JPEG: flagged (hashing.not_valid), not an error
+        "invalid": 1,
         "matched_exact": 4,
         "matched_near": 1,
         "hidden": 1,  # sub/misnamed.txt

@@ -12,7 +12,7 @@ from PIL import Image, ImageOps
 
 from tests.conftest import image_bytes
 from vigil.media.images import decode_luma, reduction_for
-from vigil.signals.pdq import DIHEDRAL_NAMES, PdqSignal, pdq_from_luma
+from vigil.signals.pdq import DIHEDRAL_NAMES, PdqSignal, pdq_from_luma, scaled_axis_kernel
 
 
 def reference(rgb: np.ndarray) -> tuple[bytes, int]:
@@ -95,3 +95,22 @@ def test_reduced_decode_of_other_formats_stays_close_to_reference(pictures, fmt)
     ours = pdq_from_luma(luma.pixels, luma.full_height, luma.full_width, luma.k)
     theirs, _ = reference(np.asarray(Image.open(__import__("io").BytesIO(data)).convert("RGB")))
     assert PdqSignal.distance(ours.value, theirs) <= 10
+
+
+@pytest.mark.parametrize("size", [(320, 240), (256, 192), (500, 375)])
+def test_scaled_copy_is_read_with_the_full_size_kernel(pictures, size):
+    # an embedded thumbnail: a filtered, scaled copy of the picture of no integer reduction
+    im = pictures[1].resize((2000, 1500))
+    theirs, _ = reference(np.asarray(im))
+    thumb = np.asarray(im.resize(size, Image.BOX).convert("L"))
+    ours = pdq_from_luma(thumb, 1500, 2000)
+    assert PdqSignal.distance(ours.value, theirs) <= 8
+    # hashed as a picture of its own (its own blur window and grid) it lands several bits further
+    assert PdqSignal.distance(pdq_from_luma(thumb).value, theirs) > PdqSignal.distance(ours.value, theirs)
+
+
+def test_scaled_kernel_rows_are_weighted_means():
+    for full, n in [(4032, 320), (3024, 240), (1000, 999), (100, 7)]:
+        rows = scaled_axis_kernel(full, n)
+        assert rows.shape == (64, n) and (rows >= 0).all()
+        assert np.allclose(rows.sum(axis=1), 1.0, atol=1e-5)

@@ -96,9 +96,10 @@ def scan(
             reference=reference,
             replace=replace,
         )
-    report = result.report()
-    write_outputs(report, path, json_out, csv_out, html_out, html_clear_thumbnails)
-    print_summary(_console(Console), report)
+    streamed = {**result.head(), "items": result.reports}  # each output reads the items again
+    shown = result.selection()
+    write_outputs(streamed, path, json_out, csv_out, html_out, html_clear_thumbnails, shown)
+    print_summary(_console(Console), shown)
 
 
 def _console(console_class):
@@ -118,23 +119,35 @@ SHOWN = 50  # rows of each table on the terminal; the files written have them al
 
 
 def write_json(report: dict, fh) -> None:
-    """The case JSON, one item per line: readable, diffable, and written by the C encoder (an indented
-    dump of 20,000 items takes seconds in the pure-Python one)."""
+    """The case JSON, one item per line: readable, diffable, written by the C encoder (an indented
+    dump of 20,000 items takes seconds in the pure-Python one) and streamed (`items` may be a
+    callable that gives them, read once)."""
     head = {k: v for k, v in report.items() if k != "items"}
-    fh.write(json.dumps(head, indent=1)[:-2] + ',\n "items": [\n')
-    fh.write(",\n".join(json.dumps(it, ensure_ascii=False) for it in report["items"]))
+    fh.write(json.dumps(head, indent=1)[:-2] + ',\n "items": [')
+    separator = "\n"
+    for it in items_of(report):
+        fh.write(separator + json.dumps(it, ensure_ascii=False))
+        separator = ",\n"
     fh.write("\n ]\n}\n")
 
 
+def items_of(report: dict):
+    """The report's items: a list, or a callable that streams them (a large case from the store)."""
+    items = report["items"]
+    return items() if callable(items) else items
+
+
 def write_outputs(
-    report: dict, evidence: Path, json_out, csv_out, html_out, clear_thumbnails: bool = False
+    report: dict, evidence: Path, json_out, csv_out, html_out, clear_thumbnails: bool = False, shown=None
 ) -> None:
+    """The case files asked for; JSON and CSV have every item of `report` (streamed), the HTML report
+    the bounded selection `shown` (by default `report` itself)."""
     from vigil.scan.reporting import html_report, write_csv
 
     outputs = (
         ("--json", json_out, lambda fh: write_json(report, fh)),
-        ("--csv", csv_out, lambda fh: write_csv(report, fh)),
-        ("--html", html_out, lambda fh: fh.write(html_report(report, evidence, clear_thumbnails))),
+        ("--csv", csv_out, lambda fh: write_csv({**report, "items": items_of(report)}, fh)),
+        ("--html", html_out, lambda fh: fh.write(html_report(shown or report, evidence, clear_thumbnails))),
     )
     for option, out, write in outputs:
         if out is None:
@@ -154,6 +167,7 @@ def print_summary(console, report: dict) -> None:
     from rich.text import Text
 
     from vigil.safetext import visible
+    from vigil.scan.hashing import not_valid
 
     summary = report["summary"]
     table = Table(title=Text(f"case {visible(report['case'])}"), box=None, show_header=False)
@@ -165,12 +179,22 @@ def print_summary(console, report: dict) -> None:
         console.print(
             Text("no hash set was searched (--allow-no-sets): files were hashed and grouped, not matched")
         )
+    totals = report.get("totals") or {}  # a selection of a large case says how many there are
     hits = [it for it in report["items"] if it["matches"]]
-    _listing(console, "known material", "closest match shown", hits, _match_line)
+    _listing(console, "known material", "closest match shown", hits, _match_line, totals.get("hits"))
     errors = [it for it in report["items"] if it["error"]]
-    _listing(console, "could not be read", None, errors, lambda it: visible(it["error"]))
+    _listing(
+        console, "could not be read", None, errors, lambda it: visible(it["error"]), totals.get("errors")
+    )
+    invalid = [it for it in report["items"] if not_valid(it["flags"])]
+    why = "read and hashed: not what their first bytes say"
+    _listing(console, "not valid", why, invalid, _invalid_line, totals.get("invalid"))
     skipped = report.get("skipped") or []
     _listing(console, "not examined (skipped)", None, skipped, lambda it: visible(it["reason"]))
+
+
+def _invalid_line(it: dict) -> str:
+    return ", ".join(f for f in it["flags"] if f.startswith("not-a-valid-"))  # hashing.NOT_VALID
 
 
 def _match_line(it: dict) -> str:
@@ -183,7 +207,9 @@ def _match_line(it: dict) -> str:
     return line + (f" (+{more} more matches: other sets or signals)" if more else "")
 
 
-def _listing(console, title: str, note: str | None, rows: list[dict], detail) -> None:
+def _listing(
+    console, title: str, note: str | None, rows: list[dict], detail, total: int | None = None
+) -> None:
     from rich.padding import Padding
     from rich.text import Text
 
@@ -191,12 +217,13 @@ def _listing(console, title: str, note: str | None, rows: list[dict], detail) ->
 
     if not rows:
         return
-    what = f"{len(rows):,} " + ("entry" if len(rows) == 1 else "entries")
+    total = len(rows) if total is None else total
+    what = f"{total:,} " + ("entry" if total == 1 else "entries")
     head = f"{title}: {what}" + (f" ({note})" if note else "")
     console.print(Text(head, style="bold"))
     for it in rows[:SHOWN]:
         for line in fold(shown(it["path"]), console.width - 2):
             console.print(Text("  " + line), overflow="fold", no_wrap=True, crop=False)
         console.print(Padding(Text(detail(it), overflow="fold"), (0, 0, 0, 6), expand=False))
-    if len(rows) > SHOWN:
-        console.print(Text(f"... and {len(rows) - SHOWN:,} more (all in --json, --csv and --html)"))
+    if total > SHOWN:
+        console.print(Text(f"... and {total - SHOWN:,} more (all in --json and --csv)"))

@@ -41,7 +41,7 @@ _EXPECTED = {
     ("bmp",): {"image/bmp"},
     ("tif", "tiff"): {"image/tiff"},
     ("heic", "heif"): {"image/heic"},
-    ("mp4", "m4v", "mov", "3gp"): {"video/mp4", "video/quicktime"},
+    ("mp4", "m4v", "mov", "3gp"): {"video/mp4", "video/quicktime", "audio/mp4"},
     ("avi",): {"video/x-msvideo"},
     ("webm", "mkv"): {"video/webm"},
     ("zip", "docx", "xlsx", "pptx", "odt", "jar", "apk"): {"application/zip"},

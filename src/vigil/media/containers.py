@@ -10,17 +10,26 @@ Member names are shown exactly as the archive stores them — never resolved or 
 anything) — and `suspicious_name` says which ones an extracting tool would write outside its folder.
 A name that is not valid UTF-8 keeps its bytes (decoded with surrogateescape). Two members with the
 same name are told apart by `ordinal`: the Nth member of that exact name in the archive's order.
+
+Data that is not what it claims (a random file that starts with `\x1f\x8b`, a truncated download, a
+member whose compressed bytes are damaged) is told apart from a disk that fails: the first raises
+ArchiveError or marks the member `damaged`; a real input/output error (`io_error`) is raised as the
+OSError it is, so the caller can say the file could not be read. A method or size this reader does
+not handle (an unsupported 7z method, py7zr's bomb guard) is neither: UnsupportedArchive, or a
+member error that is not `damaged`.
 """
 
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import lzma
 import re
 import struct
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -47,6 +56,7 @@ class Member:
     encrypted: bool = False
     ordinal: int = 1  # the Nth member with this exact name, in the archive's order
     unread: bool = False  # not wanted by a read-back: `size` is what the scan held of it (0: nothing)
+    damaged: bool = False  # an error because its data in the archive is corrupt or truncated
 
     @property
     def suspicious(self) -> bool:
@@ -54,11 +64,61 @@ class Member:
 
 
 class ArchiveError(Exception):
-    """The archive itself cannot be listed (corrupt, truncated, unsupported)."""
+    """The data is not a valid archive or compressed file of its kind (corrupt, truncated, or not one
+    at all): it cannot be listed or decompressed, or its members' data stopped being readable."""
 
 
-class EncryptedArchive(ArchiveError):
+class UnsupportedArchive(ArchiveError):
+    """A valid-looking archive this reader cannot list (a compression method it lacks)."""
+
+
+class EncryptedArchive(UnsupportedArchive):
     """The archive's list of files is itself encrypted (7z with an encrypted header)."""
+
+
+# what decompressors and archive readers raise on data that is not what it claims to be
+_CORRUPT = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, struct.error)
+
+
+def _io_cause(exc: BaseException | None) -> OSError | None:
+    """The real input/output error behind `exc`, if any (see io_error)."""
+    for _ in range(8):  # the exception, then what it was raised while handling
+        if exc is None:
+            return None
+        if isinstance(exc, OSError) and exc.errno is not None and exc.errno != errno.EINVAL:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def io_error(exc: BaseException | None) -> bool:
+    """A real input/output error — the disk or the file system, not the data: an OSError with an
+    errno (EIO, ENOENT of a file that vanished, EACCES...), or an exception raised while handling
+    one (zipfile turns an EIO into BadZipFile; the decoders raise `from None`, which keeps it as
+    the context). Corrupt data raises OSErrors without an errno (gzip's BadGzipFile, bz2's "Invalid
+    data stream", Pillow's "image file is truncated"); EINVAL is left out too: it is what seeking a
+    real file to a corrupt (negative) offset raises."""
+    return _io_cause(exc) is not None
+
+
+def _raise_io(exc: BaseException) -> None:
+    """Raise the real input/output error behind `exc`, if any, as the OSError it is."""
+    if (cause := _io_cause(exc)) is not None:
+        raise cause
+
+
+class _Checked:
+    """A member's stream (too large to hold) whose corrupt data raises ArchiveError when read."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.stream.read(n)
+        except (*_CORRUPT, tarfile.TarError, zipfile.BadZipFile) as exc:
+            _raise_io(exc)
+            raise ArchiveError(f"cannot read archive member: {exc}") from None
 
 
 _DRIVE = re.compile(r"[A-Za-z]:")
@@ -186,7 +246,8 @@ def _open_zip(source: BinaryIO) -> zipfile.ZipFile:
             return zipfile.ZipFile(source)
         except UnicodeDecodeError:  # a name flagged UTF-8 that is not: keep its bytes instead
             return _bad_utf8_names_as_bytes(source)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+    except (zipfile.BadZipFile, *_CORRUPT) as exc:
+        _raise_io(exc)
         raise ArchiveError(f"cannot read zip archive: {exc}") from None
 
 
@@ -209,20 +270,30 @@ def _zip_members(source: BinaryIO, wanted: Wanted | None) -> Iterator[Member]:
             try:
                 with archive.open(info) as fh:
                     if info.file_size > MAX_MEMBER_BYTES:
-                        yield Member(name, info.file_size, stream=fh, ordinal=ordinal)
+                        yield Member(name, info.file_size, stream=_Checked(fh), ordinal=ordinal)
                     else:
                         data = fh.read(MAX_MEMBER_BYTES + 1)
                         yield Member(name, info.file_size, data=data, ordinal=ordinal)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            except NotImplementedError as exc:  # a compression method zipfile lacks: not damage
                 yield Member(
                     name, info.file_size, error=f"cannot read archive member: {exc}", ordinal=ordinal
+                )
+            except (zipfile.BadZipFile, *_CORRUPT) as exc:
+                _raise_io(exc)
+                yield Member(
+                    name,
+                    info.file_size,
+                    error=f"cannot read archive member: {exc}",
+                    ordinal=ordinal,
+                    damaged=True,
                 )
 
 
 def _tar_members(source: BinaryIO, wanted: Wanted | None) -> Iterator[Member]:
     try:
         archive = tarfile.open(fileobj=source, mode="r:*")  # noqa: SIM115 - closed by the with below
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, *_CORRUPT) as exc:
+        _raise_io(exc)
         raise ArchiveError(f"cannot read tar archive: {exc}") from None
     numbering = _Numbering(wanted)
     with archive:
@@ -249,12 +320,15 @@ def _tar_members(source: BinaryIO, wanted: Wanted | None) -> Iterator[Member]:
                     continue
                 try:
                     if info.size > MAX_MEMBER_BYTES:
-                        yield Member(name, info.size, stream=fh, ordinal=ordinal)
+                        yield Member(name, info.size, stream=_Checked(fh), ordinal=ordinal)
                     else:
                         yield Member(name, info.size, data=fh.read(), ordinal=ordinal)
-                except (tarfile.TarError, OSError, EOFError) as exc:
-                    yield Member(name, info.size, error=f"cannot read archive member: {exc}", ordinal=ordinal)
-        except (tarfile.TarError, OSError, EOFError) as exc:
+                except (tarfile.TarError, *_CORRUPT) as exc:
+                    _raise_io(exc)
+                    error = f"cannot read archive member: {exc}"
+                    yield Member(name, info.size, error=error, ordinal=ordinal, damaged=True)
+        except (tarfile.TarError, *_CORRUPT) as exc:
+            _raise_io(exc)
             raise ArchiveError(f"archive is truncated or corrupt: {exc}") from None
 
 
@@ -305,7 +379,10 @@ def _7z_members(source: BinaryIO, budget: int, wanted: Wanted | None) -> Iterato
         archive = py7zr.SevenZipFile(source, "r")
     except py7zr.exceptions.PasswordRequired:
         raise EncryptedArchive("encrypted 7z archive: its file list is encrypted (not decrypted)") from None
-    except (py7zr.exceptions.Bad7zFile, py7zr.exceptions.ArchiveError, OSError, EOFError, ValueError) as exc:
+    except py7zr.exceptions.UnsupportedCompressionMethodError as exc:
+        raise UnsupportedArchive(f"cannot read 7z archive: unsupported method: {exc}") from None
+    except (py7zr.exceptions.ArchiveError, *_CORRUPT) as exc:
+        _raise_io(exc)
         raise ArchiveError(f"cannot read 7z archive: {exc}") from None
     numbering = _Numbering(wanted)
     with archive:
@@ -327,9 +404,12 @@ def _7z_members(source: BinaryIO, budget: int, wanted: Wanted | None) -> Iterato
                     ids.add(f.id)
         try:
             products = _7z_extract(archive, ids, MAX_MEMBER_BYTES + 1) if ids else {}
-            failure = None
+            failure, damaged = None, False
         except Exception as exc:  # noqa: BLE001 - py7zr raises many kinds on corrupt data
+            _raise_io(exc)
             products, failure = {}, f"cannot read archive member: {type(exc).__name__}: {exc}"
+            unsupported = py7zr.exceptions.UnsupportedCompressionMethodError
+            damaged = not isinstance(exc, unsupported | py7zr.exceptions.DecompressionBombError)
         for f, ordinal, want in infos:
             name, size = f.filename, f.uncompressed
             product = products.get(str(f.id))
@@ -340,7 +420,7 @@ def _7z_members(source: BinaryIO, budget: int, wanted: Wanted | None) -> Iterato
                     name, size, error="not expanded: over the archive expansion limit", ordinal=ordinal
                 )
             elif failure:
-                yield Member(name, size, error=failure, ordinal=ordinal)
+                yield Member(name, size, error=failure, ordinal=ordinal, damaged=damaged)
             elif product is None:
                 yield Member(name, size, data=b"", ordinal=ordinal)  # py7zr writes nothing for 0 bytes
             else:
@@ -357,11 +437,12 @@ def _single_member(source: BinaryIO, mime: str, archive_name: str) -> Iterator[M
     try:
         stream = opener(source)
         data = stream.read(MAX_MEMBER_BYTES + 1)
-    except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+    except _CORRUPT as exc:
+        _raise_io(exc)
         raise ArchiveError(f"cannot decompress: {exc}") from None
     if len(data) > MAX_MEMBER_BYTES:
         source.seek(0)
-        yield Member(name, -1, stream=opener(source))
+        yield Member(name, -1, stream=_Checked(opener(source)))
     else:
         yield Member(name, len(data), data=data)
 
@@ -371,7 +452,8 @@ def is_tar(source: BinaryIO) -> bool:
     try:
         with tarfile.open(fileobj=source, mode="r:*") as archive:
             return archive.next() is not None
-    except (tarfile.TarError, OSError, EOFError):
+    except (tarfile.TarError, *_CORRUPT) as exc:
+        _raise_io(exc)
         return False
     finally:
         source.seek(0)

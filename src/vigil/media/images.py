@@ -6,6 +6,17 @@ most of the decode and every full-size colour conversion. We reduce by the large
 keeps at least two decoded pixels per PDQ blur window, which the benchmark shows keeps the hash
 within a few bits of a full-size decode. Other formats decode in full, go to 8-bit luma once and are
 reduced by block means (Pillow's `reduce`) by the same factor, so no full-size float copy is made.
+
+HEIC/HEIF (phone photos) has no reduced decode: HEVC decodes whole, 0.4-1.2 s for 12 megapixels on
+one core. But the container usually holds a thumbnail (iPhones write 320x240), which decodes in
+~10 ms. When one has at least MIN_THUMBNAIL_SIDE pixels on the long side (two per PDQ blur window,
+the budget the JPEG reduction keeps) and pillow_heif vouches that it is a scaled copy of the picture
+(same aspect ratio, rotation, mirroring, crop and colour profile: its `draft`), the thumbnail is the
+luma and `Luma.source` says so; PDQ reads it with the full-size kernel (signals.pdq), which keeps it
+within a few bits of the full decode's hash for a filtered thumbnail as cameras make them, ~10 for
+libheif's nearest-neighbour ones (bench/hashing.py, HEIC tables). A thumbnail is what the
+file says the picture looks like, not the picture: a file made to deceive can carry another one, so
+a caller that must be sure (a near match, a disputed item) asks for `thumbnail=False`.
 """
 
 from __future__ import annotations
@@ -25,6 +36,10 @@ from vigil.errors import VigilError
 
 _heif_registered = False
 
+DECODED = "decoded"  # Luma.source: the image's own pixels (possibly k-times reduced)
+HEIF_THUMBNAIL = "heif-thumbnail"  # Luma.source: the HEIF container's thumbnail of the image
+MIN_THUMBNAIL_SIDE = 256  # long side of a usable thumbnail: 2 pixels per PDQ blur window (side/128)
+
 
 class DecodeError(VigilError):
     """The bytes claim to be an image but cannot be decoded."""
@@ -32,12 +47,17 @@ class DecodeError(VigilError):
 
 @dataclass(frozen=True, slots=True)
 class Luma:
-    """An 8-bit luma plane, possibly `k` times smaller than the image's full size."""
+    """An 8-bit luma plane, possibly `k` times smaller than the image's full size.
+
+    With source HEIF_THUMBNAIL the plane is the container's thumbnail, a scaled copy of any size
+    (k is 1); `pdq_from_luma(pixels, full_height, full_width, k)` reads either correctly.
+    """
 
     pixels: np.ndarray
     full_height: int
     full_width: int
     k: int
+    source: str = DECODED
 
 
 def _register_heif() -> None:
@@ -58,6 +78,19 @@ def reduction_for(width: int, height: int) -> int:
     return k
 
 
+def _heif_thumbnail(im: Image.Image, width: int, height: int) -> bool:
+    """Switch `im` to its HEIF thumbnail if one is large enough and a scaled copy; False if none.
+
+    pillow_heif >= 1.8 picks, in `draft`, the smallest thumbnail not smaller than the size asked
+    that is a scaled copy of the image; older versions have no such `draft` and decode in full.
+    """
+    if max(width, height) < 2 * MIN_THUMBNAIL_SIDE:  # small: decoding it whole is cheap and exact
+        return False
+    scale = MIN_THUMBNAIL_SIDE / max(width, height)
+    wanted = (max(1, int(width * scale)), max(1, int(height * scale)))  # round down: 320x240 fits 256
+    return im.draft(None, wanted) is not None and im.size != (width, height)
+
+
 def _to_luma(im: Image.Image) -> np.ndarray:
     if im.mode == "L":
         return np.asarray(im)
@@ -69,8 +102,11 @@ def _to_luma(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("L"))  # ITU-R 601 luma, the weights PDQ uses
 
 
-def decode_luma(source: bytes | str | os.PathLike, mime: str = "") -> Luma:
-    """Decode an image (bytes or path) to luma for PDQ; DecodeError if it cannot be read."""
+def decode_luma(source: bytes | str | os.PathLike, mime: str = "", thumbnail: bool = True) -> Luma:
+    """Decode an image (bytes or path) to luma for PDQ; DecodeError if it cannot be read.
+
+    `thumbnail=False` decodes a HEIF photo's own pixels even where its container has a thumbnail.
+    """
     if mime in ("image/heic", "image/avif"):
         _register_heif()
     fp = io.BytesIO(source) if isinstance(source, bytes | bytearray | memoryview) else source
@@ -79,24 +115,28 @@ def decode_luma(source: bytes | str | os.PathLike, mime: str = "") -> Luma:
             warnings.simplefilter("ignore")
             with Image.open(fp) as im:
                 width, height = im.size
-                k = 1
-                if im.format == "JPEG":
-                    k = reduction_for(width, height)
-                    if k > 1 and im.draft("L", (max(1, width // k), max(1, height // k))) is not None:
-                        k = round(width / im.size[0])
-                    else:
-                        k = 1
-                im.seek(0)  # first frame of an animation
+                k, kind = 1, DECODED
+                if im.format == "HEIF":  # stays on the primary image, which its thumbnail shows
+                    if thumbnail and _heif_thumbnail(im, width, height):
+                        kind = HEIF_THUMBNAIL
+                else:
+                    if im.format == "JPEG":
+                        k = reduction_for(width, height)
+                        if k > 1 and im.draft("L", (max(1, width // k), max(1, height // k))) is not None:
+                            k = round(width / im.size[0])
+                        else:
+                            k = 1
+                    im.seek(0)  # first frame of an animation
                 pixels = _to_luma(im)
-                if im.format != "JPEG" and (k := reduction_for(width, height)) > 1:
+                if kind == DECODED and im.format != "JPEG" and (k := reduction_for(width, height)) > 1:
                     # block means in C on 8-bit luma: the float pipeline never sees the full size
                     pixels = np.asarray(Image.fromarray(pixels).reduce(k))
     except UnidentifiedImageError:
         raise DecodeError(f"cannot decode {mime or 'image'}: corrupt or unsupported image data") from None
     except Image.DecompressionBombError as exc:
-        raise DecodeError(f"cannot decode {mime or 'image'}: {exc}") from None
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
-        raise DecodeError(f"cannot decode {mime or 'image'}: {exc}") from None
+        raise DecodeError(f"cannot decode {mime or 'image'}: {str(exc).strip()}") from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, RuntimeError) as exc:
+        raise DecodeError(f"cannot decode {mime or 'image'}: {str(exc).strip()}") from None
     if pixels.ndim != 2:
         raise DecodeError(f"cannot decode {mime or 'image'}: unexpected pixel layout {pixels.shape}")
-    return Luma(pixels, height, width, k)
+    return Luma(pixels, height, width, k, kind)

@@ -46,9 +46,36 @@ _PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b"\x1aE\xdf\xa3", "video/webm"),
     (b"OggS", "application/ogg"),
 )
+_ANY_PREFIX = tuple(prefix for prefix, _ in _PREFIXES)
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-_VIDEO_BRANDS = {b"qt  ": "video/quicktime"}
+# audio in an MP4 box (iTunes .m4a/.m4b, protected .m4p, Flash audio): not a video, nothing to decode
+_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "}
+_VIDEO_BRANDS = {b"qt  ": "video/quicktime", **dict.fromkeys(_AUDIO_BRANDS, "audio/mp4")}
 _BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+
+# The short name of each type that is decoded or expanded, for `not-a-valid-<kind>` flags: a file that
+# starts like one of these but does not decode or expand as one (see vigil.scan.hashing.FLAGS).
+KINDS = {
+    "application/gzip": "gzip",
+    "application/x-bzip2": "bzip2",
+    "application/x-xz": "xz",
+    "application/zip": "zip",
+    "application/x-tar": "tar",
+    "application/x-7z-compressed": "7z",
+    "image/jpeg": "jpeg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/bmp": "bmp",
+    "image/tiff": "tiff",
+    "image/heic": "heic",
+    "image/avif": "avif",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "video/x-msvideo": "avi",
+    DISK_IMAGE: "disk-image",
+}
 
 
 def _is_tar_header(head: bytes) -> bool:
@@ -69,9 +96,10 @@ def sniff(head: bytes) -> str:
     """MIME type of a file from its first bytes (at least HEAD_BYTES when the file has them)."""
     if _is_tar_header(head):  # first: a tar's first bytes are its first member's name, any bytes
         return "application/x-tar"
-    for prefix, mime in _PREFIXES:
-        if head.startswith(prefix):
-            return mime
+    if head.startswith(_ANY_PREFIX):  # one C call for the common case: none of them
+        for prefix, mime in _PREFIXES:
+            if head.startswith(prefix):
+                return mime
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
@@ -97,6 +125,11 @@ def sniff(head: bytes) -> str:
             if exc.start >= len(head) - 3:
                 return "text/plain"
     return "application/octet-stream"
+
+
+def kind(mime: str) -> str:
+    """The short name of a type (`gzip`, `jpeg`, `mp4`): KINDS, else the subtype without `x-`."""
+    return KINDS.get(mime) or mime.rsplit("/", 1)[-1].removeprefix("x-")
 
 
 def is_image(mime: str) -> bool:

@@ -5,19 +5,34 @@ Files up to IN_MEMORY_BYTES are read once and both digested and decoded from the
 ones are digested in a streaming pass (bounded memory) and, when they are images or videos, decoded
 from the path. Children get `parent!child` paths. Expansion of one evidence file is bounded in depth
 and in bytes (archive bombs): where a limit stops it, the item says so and the scan goes on.
+
+Content that only looks like a format is not an error. `error` says the item could not be read or
+examined: an input/output error (an OSError with an errno: the disk, not the data), an expansion or
+pixel limit, encryption, a method the readers lack, an internal error — and an archive member whose
+bytes could not be extracted (it has no digests). Bytes that were read and digested but do not
+decode or expand as the kind their first bytes claim — a random file that starts with `\x1f\x8b`, a
+truncated JPEG, a zip with no central directory, a damaged member's data in a real zip — give the
+item whose bytes they are the flag `not-a-valid-<kind>` (NOT_VALID + sniff.kind of its type: gzip,
+zip, jpeg, mp4...) and no error; its digests stand, and whatever could be read from it (members
+before the damage) is listed. So the flag goes on the container when a member's data is damaged,
+and the member, which has no bytes, keeps its error; a compressed tar is flagged by its outer kind
+(gzip, bzip2, xz) whichever layer is damaged. `not_valid(flags)` tells these items apart.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from PIL.Image import DecompressionBombError
+
 from vigil.media import carving, containers
 from vigil.media.images import DecodeError, decode_luma
-from vigil.media.sniff import HEAD_BYTES, is_archive, is_image, is_video, sniff
+from vigil.media.sniff import HEAD_BYTES, is_archive, is_image, is_video, kind, sniff
 from vigil.media.video import VideoError, vpdq_hash
 from vigil.scan import locations
 from vigil.signals.crypto import CHUNK, MultiDigest, digest_bytes
@@ -27,6 +42,9 @@ from vigil.signals.vpdq import VpdqFrame, pack, unpack
 Known = Callable[[dict[str, bytes]], str | None]  # digests -> name of a known-good set listing them
 IN_MEMORY_BYTES = 64 << 20
 HASH_KEYS = ("path", "size", "type", "md5", "sha1", "sha256", "pdq", "pdq_quality")
+_ROW_FIELDS = (*HASH_KEYS, "error", "known", "duplicate_group", "duration")
+# an item as the case store keeps it (vigil.store.caseitems), in this order
+ROW_KEYS = (*_ROW_FIELDS, "matches", "flags", "vpdq_frames", "dihedral", "vpdq", "other")
 
 
 @dataclass(frozen=True)
@@ -87,22 +105,38 @@ class Item:
             "duration": self.duration,
         }
 
-    def state(self) -> dict:
-        """Everything the scan found, for the case store (a resumed scan reloads it)."""
-        out = {**self.report(), "dihedral": list(self.dihedral)}
-        out["vpdq"] = pack(self.vpdq).hex() if self.vpdq else None
-        for key in ("location", "disputed", "vpdq_frames", *self.other):
-            del out[key]
-        out["other"] = dict(self.other)
-        return out
+    def row(self) -> tuple:
+        """Everything the scan found, as the case store's item row: values in ROW_KEYS order (a
+        tuple: what workers send back, ten million times), lists as JSON, no flags as NULL, PDQ
+        variants and video frames as bytes."""
+        return (
+            *(getattr(self, key) for key in HASH_KEYS),
+            locations.encodable(self.error) if self.error else None,
+            self.known,
+            self.duplicate_group,
+            self.duration,
+            json.dumps(self.matches, ensure_ascii=False) if self.matches else "[]",
+            json.dumps(self.flags, ensure_ascii=False) if self.flags else None,
+            len(self.vpdq) if self.vpdq else None,
+            b"".join(bytes.fromhex(v) for v in self.dihedral) or None,
+            pack(self.vpdq) if self.vpdq else None,
+            json.dumps(self.other) if self.other else None,
+        )
 
     @classmethod
-    def from_state(cls, state: dict) -> Item:
-        state = dict(state)
-        state.setdefault("other", {})
-        state["dihedral"] = tuple(state["dihedral"])
-        state["vpdq"] = tuple(unpack(bytes.fromhex(state["vpdq"]))) if state["vpdq"] else ()
-        return cls(**state)
+    def from_row(cls, row) -> Item:
+        """The item of a case store row (a mapping with ROW_KEYS; `matches` may be absent)."""
+        dihedral, video = row["dihedral"], row["vpdq"]
+        return cls(
+            **{key: row[key] for key in _ROW_FIELDS},
+            matches=json.loads(row.get("matches") or "[]"),
+            flags=json.loads(row["flags"] or "[]"),
+            dihedral=tuple(dihedral[i : i + 32].hex() for i in range(0, len(dihedral), 32))
+            if dihedral
+            else (),
+            vpdq=tuple(unpack(video)) if video else (),
+            other=json.loads(row["other"]) if row["other"] else {},
+        )
 
     def flag(self, name: str) -> None:
         if name not in self.flags:
@@ -114,6 +148,7 @@ class Item:
         return len({m["category"] for m in self.matches if m["category"] is not None}) > 1
 
 
+NOT_VALID = "not-a-valid-"  # + a kind (sniff.KINDS): starts like that kind but is not a valid one
 FLAGS = {
     "encrypted": "an encrypted archive or member: listed, not decrypted",
     "expansion-limit": "a container not fully expanded: nested too deep or too large (archive bomb guard)",
@@ -127,7 +162,54 @@ FLAGS = {
     "empty": "an empty file (0 bytes): nothing to compare with its name",
     "suspicious-name": "an archive member named to be extracted outside its folder (absolute, `..`) "
     "or as no file (empty, ending in `/`): shown as stored, never resolved",
+    # content that starts like a kind (sniff.KINDS) but is not a valid one: no error (module docstring)
+    **{
+        f"{NOT_VALID}{k}": f"starts like a {k} file but does not decompress (corrupt, truncated, or not "
+        "compressed at all): digested, not expanded"
+        for k in ("gzip", "bzip2", "xz")
+    },
+    **{
+        f"{NOT_VALID}{k}": f"starts like a {k} archive but cannot be listed, or a member's data in it is "
+        "damaged (corrupt, truncated, or not an archive at all): digested; what could be read is listed"
+        for k in ("zip", "tar", "7z")
+    },
+    **{
+        f"{NOT_VALID}{k}": f"starts like a {k} image but does not decode (corrupt, truncated, or not an "
+        "image at all): digested, no PDQ"
+        for k in ("jpeg", "png", "gif", "webp", "bmp", "tiff", "heic", "avif")
+    },
+    **{
+        f"{NOT_VALID}{k}": f"starts like a {k} video but holds no decodable video (corrupt, truncated, "
+        "audio only, or not a video at all): digested, no vPDQ"
+        for k in ("mp4", "mov", "webm", "avi")
+    },
+    f"{NOT_VALID}disk-image": "starts like a disk image (partition table, file system) but no file "
+    "system in it can be read: digested as a plain file",
 }
+
+NOT_VALID_FLAGS = tuple(name for name in FLAGS if name.startswith(NOT_VALID))  # for counting in a query
+
+
+def not_valid(flags: list[str] | tuple[str, ...]) -> bool:
+    """The item's bytes were read and digested but are not a valid file of the kind their first
+    bytes claim (a `not-a-valid-<kind>` flag): counted apart from the items with an error."""
+    return any(f.startswith(NOT_VALID) for f in flags)
+
+
+def _flag_not_valid(item: Item) -> None:
+    item.flag(NOT_VALID + kind(item.type or ""))
+
+
+def _decode_failure(item: Item, exc: DecodeError | VideoError) -> None:
+    """A decoder gave up. A real I/O error (reading a large file from its path) or Pillow's pixel
+    limit is the item's error; anything else says the bytes are not a valid file of their kind.
+    (The decoders raise `from None`: what they caught is still the exception's __context__.)"""
+    if containers.io_error(exc) or isinstance(exc.__context__, DecompressionBombError):
+        item.error = str(exc)
+    else:
+        _flag_not_valid(item)
+
+
 EMPTY_TYPE = "inode/x-empty"  # as file(1) --mime-type names an empty file
 
 
@@ -148,7 +230,7 @@ def _add_pdq(item: Item, source: bytes | str, dihedral: bool) -> None:
     try:
         luma = decode_luma(source, item.type or "")
     except DecodeError as exc:
-        item.error = str(exc)
+        _decode_failure(item, exc)
         return
     result = pdq_from_luma(luma.pixels, luma.full_height, luma.full_width, luma.k, dihedral=dihedral)
     item.pdq, item.pdq_quality = result.hex, result.quality
@@ -159,7 +241,7 @@ def _add_vpdq(item: Item, source: bytes | str) -> None:
     try:
         video = vpdq_hash(source)
     except VideoError as exc:
-        item.error = str(exc)
+        _decode_failure(item, exc)
         return
     item.vpdq, item.duration = video.frames, round(video.duration, 3)
 
@@ -182,16 +264,21 @@ class Hasher:
         digested: no decoding, no expansion."""
         self._budget = self.limits.max_expanded_bytes
         try:
-            size = os.path.getsize(fs_path)
-            if size <= IN_MEMORY_BYTES:
-                with open(fs_path, "rb") as fh:
-                    data = fh.read()
-                return self.data(data, logical)
-            with open(fs_path, "rb") as fh:
-                item = self.stream(fh, logical)
-            return [item, *self._large_children(item, fs_path)]
+            with open(fs_path, "rb", buffering=0) as fh:  # unbuffered: one read of a small file
+                if os.fstat(fh.fileno()).st_size > IN_MEMORY_BYTES:
+                    item = self.stream(fh, logical)
+                    data = None
+                else:
+                    data = fh.readall()
         except OSError as exc:
             return [Item(path=logical, error=f"cannot read file: {exc.strerror or exc}")]
+        if data is not None:
+            return self.data(data, logical)
+        try:
+            return [item, *self._large_children(item, fs_path)]
+        except OSError as exc:  # read again to decode or expand, and it failed this time
+            item.error = f"cannot read file: {exc.strerror or exc}"
+            return [item]
 
     def stream(self, stream: BinaryIO, path: str) -> Item:
         """Digests and type of a stream too large to hold; no decoding."""
@@ -263,6 +350,8 @@ class Hasher:
                     out.append(Item(path=logical, size=member.size, error=member.error))
                     if member.encrypted:
                         out[-1].flag("encrypted")
+                    if member.damaged:  # the member has no bytes; the archive's are not valid
+                        _flag_not_valid(archive)
                 elif member.data is not None:
                     if len(member.data) > self._budget:
                         archive.flag("expansion-limit")
@@ -274,14 +363,23 @@ class Hasher:
                     self._budget -= len(member.data)
                     out.extend(self.data(member.data, logical, depth + 1))
                 else:
-                    out.append(self.stream(member.stream, logical))
+                    try:
+                        out.append(self.stream(member.stream, logical))
+                    except containers.ArchiveError as exc:  # damaged data in a large member
+                        size = member.size if member.size >= 0 else None  # -1: not known
+                        out.append(Item(path=logical, size=size, error=str(exc)))
+                        _flag_not_valid(archive)
                 if member.suspicious:
                     out[first].flag("suspicious-name")
         except containers.EncryptedArchive as exc:
             archive.flag("encrypted")
             archive.error = str(exc)
-        except containers.ArchiveError as exc:
+        except containers.UnsupportedArchive as exc:
             archive.error = str(exc)
+        except containers.ArchiveError:  # digested, but not a valid archive of its kind
+            _flag_not_valid(archive)
+        except OSError as exc:  # the disk, not the data (containers.io_error): digests kept
+            archive.error = f"cannot read file: {exc.strerror or exc}"
         return out
 
 

@@ -4,13 +4,20 @@ A near match without an exact one flags the item as an altered copy."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
+from itertools import chain
 
-from vigil.scan.hashing import Item
+from sqlalchemy import or_
+
+from vigil.scan.hashing import ROW_KEYS, Item
 from vigil.signals import all_signals, indexed_by
 from vigil.signals.pdq import PdqSignal
 from vigil.signals.vpdq import VpdqSignal, ranges
+from vigil.store import Database
+from vigil.store.caseitems import keyset, set_values
 from vigil.store.hashsets import HashsetRepository
+from vigil.store.models import CaseItem
 from vigil.store.setfolder import OpenSets
 
 
@@ -75,9 +82,11 @@ def _flag_altered(items: Sequence[Item]) -> None:
             item.flag("altered-copy")
 
 
-def match_items(repo: HashsetRepository, items: Sequence[Item], threshold: int) -> None:
+def match_items(
+    repo: HashsetRepository, items: Sequence[Item], threshold: int, sets: OpenSets | None = None
+) -> None:
     items = [it for it in items if not it.known]  # known-good files are eliminated, not matched
-    sets = repo.open_sets()
+    sets = sets or repo.open_sets()
     for signal in indexed_by("exact"):
         values = {bytes.fromhex(v): v for it in items if (v := it.hash(signal.name))}
         if not values:
@@ -102,3 +111,59 @@ def _match_images(sets: OpenSets, items: Sequence[Item], threshold: int) -> None
     for item, hits in zip(queried, sets.near(PdqSignal.name, variants, threshold), strict=True):
         for hashset, distance, category in hits:
             _add(item, hashset, PdqSignal.name, distance, category)
+
+
+def match_case(db: Database, case_id: int, threshold: int) -> dict[str, int]:
+    """Match a stored case's items, reading them in bounded batches, and store each hit's matches
+    (and the `altered-copy` flag); returns the counts of the summary (matched_exact, matched_near,
+    disputed). Exact look-ups read only the digests of every item; whole items are read back only
+    for pictures, videos and exact hits."""
+    repo = HashsetRepository(db)
+    sets = repo.open_sets()
+    counted = {"matched_exact": 0, "matched_near": 0, "disputed": 0}
+    columns = tuple(getattr(CaseItem, key) for key in ROW_KEYS)
+    unknown = CaseItem.known.is_(None)
+    pictures = or_(CaseItem.pdq.is_not(None), CaseItem.vpdq.is_not(None))
+    hit_ids = [i for batch in _exact_hits(db, case_id, sets) for i in batch]
+    batches: Iterator = keyset(db, case_id, columns, unknown & pictures)
+    chunks = (hit_ids[i : i + 500] for i in range(0, len(hit_ids), 500))
+    others = (
+        rows for chunk in chunks for rows in keyset(db, case_id, columns, CaseItem.id.in_(chunk) & ~pictures)
+    )
+    for rows in chain(batches, others):
+        items = [Item.from_row(r._mapping) for r in rows]
+        match_items(repo, items, threshold, sets)
+        hits = [(r.id, it) for r, it in zip(rows, items, strict=True) if it.matches]
+        set_values(db, case_id, (_matched(i, it) for i, it in hits))
+        for _, item in hits:
+            exact = any(m["signal"] not in near_signals() for m in item.matches)
+            counted["matched_exact" if exact else "matched_near"] += 1
+            counted["disputed"] += item.disputed
+    return counted
+
+
+def _matched(item_id: int, item: Item) -> dict:
+    return {
+        "id": item_id,
+        "matches": json.dumps(item.matches, ensure_ascii=False),
+        "flags": json.dumps(item.flags, ensure_ascii=False) if item.flags else None,
+    }
+
+
+def _exact_hits(db: Database, case_id: int, sets: OpenSets) -> Iterator[list[int]]:
+    """Ids of the items (not known-good) whose digest a hash set lists, a batch at a time."""
+    signals = indexed_by("exact")
+    columns = [CaseItem.md5, CaseItem.sha1, CaseItem.sha256, CaseItem.other]
+    at = {"md5": 1, "sha1": 2, "sha256": 3}
+    for rows in keyset(db, case_id, columns, CaseItem.known.is_(None)):
+        hit: set[int] = set()
+        for signal in signals:
+            if signal.name in at:
+                values = [(r[0], r[at[signal.name]]) for r in rows]
+            else:  # a registered signal with no column of its own
+                values = [(r[0], json.loads(r[4]).get(signal.name) if r[4] else None) for r in rows]
+            present = [(i, bytes.fromhex(v)) for i, v in values if v]
+            if present:
+                found = sets.exact(signal.name, [v for _, v in present])
+                hit.update(i for i, v in present if v in found)
+        yield sorted(hit)

@@ -1,43 +1,55 @@
-"""`vigil scan`: list the evidence's tasks, do them in parallel (local processes or a Dask cluster),
-record each finished task in the case store as it comes in, then match, group and save the case.
+"""`vigil scan`: walk the evidence, do its tasks in batches in parallel (local processes or a Dask
+cluster), write each finished task's items into the case store as they come in, then match, group
+and name the case.
 
-The scanning process is the single writer: workers only hash and send back item states. Progress is
-committed every quarter second, so `kill -9` loses at most the tasks in flight, and
-`run_scan(resume=True)` does only the tasks not yet recorded; the result equals an uninterrupted run.
+Nothing grows with the number of files: the walk is a stream, only a few batches per worker are in
+flight, the single writer (this process) stores items as they come, and matching, grouping, the
+summary and the outputs read them back in bounded batches. Progress is committed every quarter
+second, so `kill -9` loses at most the tasks in flight, and `run_scan(resume=True)` does only the
+tasks not yet recorded; the result equals an uninterrupted run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
+
+import numpy as np
 
 from vigil import __version__
 from vigil.errors import VigilError
-from vigil.scan.grouping import assign_duplicate_groups
-from vigil.scan.hashing import Item, Limits
+from vigil.scan.grouping import group_case
+from vigil.scan.hashing import NOT_VALID_FLAGS, ROW_KEYS, Item, Limits
 from vigil.scan.locations import encodable
-from vigil.scan.matching import NEAR_SIGNALS, match_items
-from vigil.scan.tasks import KnownSets, Task, do_task, do_tasks, list_tasks
+from vigil.scan.matching import match_case
+from vigil.scan.tasks import KnownSets, Task, batches, do_tasks, iter_tasks, list_tasks
 from vigil.settings import prepare_process, prepared
 from vigil.signals import vpdq
 from vigil.signals.pdq import PdqSignal
 from vigil.store import Database
+from vigil.store.caseitems import by_path, counts, type_counts
 from vigil.store.cases import CaseRepository
 from vigil.store.hashsets import HashsetRepository
+from vigil.store.models import CaseItem
 from vigil.store.scanruns import ScanRunRepository
 from vigil.store.setindex import SetIndexStore
 
 HIDDEN_FLAGS = frozenset({"extension-mismatch", "appended-data", "carved", "thumbnail-differs"})
-Progress = Callable[[int, int], None]  # (done, total)
+Progress = Callable[[int, int | None], None]  # (done, total: None until the walk has ended)
 COMMIT_SECONDS = 0.25  # at most this much finished work is redone after a kill
-COMMIT_TASKS = 1000
-DASK_BATCH = 64
+COMMIT_TASKS = 5000
+IN_FLIGHT = 3  # batches per worker sent ahead of the results
+ITEM_COLUMNS = tuple(getattr(CaseItem, key) for key in ROW_KEYS)
+SHOWN_ITEMS = 10_000  # items of each kind in the HTML report (the JSON and CSV have them all)
+SHOWN_GROUPS = 500  # duplicate groups whose members the HTML report lists
 
 
 def is_hidden(flags: Iterable[str]) -> bool:
@@ -46,45 +58,67 @@ def is_hidden(flags: Iterable[str]) -> bool:
     return not HIDDEN_FLAGS.isdisjoint(flags)
 
 
-@dataclass
 class CaseResult:
-    case: str
-    source: str
-    items: list[Item]
-    duplicate_groups: int
-    skipped: list[dict] = field(default_factory=list)  # [{"path", "reason"}]: entries not examined
-    provenance: dict = field(default_factory=dict)  # what was searched with (see scan_provenance)
+    """A scanned case in the store: its summary at hand, its items read back when asked."""
+
+    def __init__(self, db, case_id, case, source, summary, skipped, provenance):
+        self.db, self.case_id, self.case, self.source = db, case_id, case, source
+        self._summary, self.skipped, self.provenance = summary, skipped, provenance
 
     def summary(self) -> dict:
-        return {
-            "files": len(self.items),
-            "images": sum(1 for it in self.items if (it.type or "").startswith("image/")),
-            "videos": sum(1 for it in self.items if (it.type or "").startswith("video/")),
-            "known": sum(1 for it in self.items if it.known),
-            "errors": sum(1 for it in self.items if it.error),
-            "matched_exact": sum(
-                1 for it in self.items if any(m["signal"] not in NEAR_SIGNALS for m in it.matches)
-            ),
-            "matched_near": sum(
-                1 for it in self.items if it.matches and all(m["signal"] in NEAR_SIGNALS for m in it.matches)
-            ),
-            "hidden": sum(1 for it in self.items if is_hidden(it.flags)),
-            "encrypted": sum(1 for it in self.items if "encrypted" in it.flags),
-            "deleted": sum(1 for it in self.items if "deleted" in it.flags),
-            "duplicate_groups": self.duplicate_groups,
-            "disputed": sum(1 for it in self.items if it.disputed),
-            "empty": sum(1 for it in self.items if "empty" in it.flags),
-            "skipped": len(self.skipped),
-        }
+        return dict(self._summary)
 
-    def report(self) -> dict:
+    @property
+    def duplicate_groups(self) -> int:
+        return self._summary["duplicate_groups"]
+
+    def head(self) -> dict:
+        """The case JSON without its items."""
         return {
             "case": self.case,
             "source": self.source,
             "scan": self.provenance,
             "summary": self.summary(),
             "skipped": self.skipped,
-            "items": [it.report() for it in self.items],
+        }
+
+    def reports(self) -> Iterator[dict]:
+        """Each item as the case JSON shows it, in path order, streamed from the store."""
+        return (Item.from_row(row._mapping).report() for row in by_path(self.db, self.case_id, ITEM_COLUMNS))
+
+    @property
+    def items(self) -> list[Item]:
+        """Every item, in path order (in memory: for a small case)."""
+        return [Item.from_row(row._mapping) for row in by_path(self.db, self.case_id, ITEM_COLUMNS)]
+
+    def report(self) -> dict:
+        """The whole case JSON (in memory: for a small case; `vigil scan` streams it)."""
+        return {**self.head(), "items": list(self.reports())}
+
+    def selection(self, limit: int = SHOWN_ITEMS) -> dict:
+        """The case JSON with only what the HTML report and the terminal summary show, bounded: up to
+        `limit` items of each kind (hits, flagged, unreadable, members of the first duplicate
+        groups), the counts of types, and the totals of hits and errors."""
+        kinds = (
+            CaseItem.matches != "[]",
+            CaseItem.flags.is_not(None),
+            CaseItem.error.is_not(None),
+            CaseItem.duplicate_group <= SHOWN_GROUPS,
+        )
+        chosen: dict[int, dict] = {}
+        for where in kinds:
+            for row in islice(by_path(self.db, self.case_id, (CaseItem.id, *ITEM_COLUMNS), where), limit):
+                chosen.setdefault(row.id, Item.from_row(row._mapping).report())
+        s = self._summary
+        return {
+            **self.head(),
+            "items": sorted(chosen.values(), key=lambda it: it["path"]),
+            "types": type_counts(self.db, self.case_id, 12),
+            "totals": {
+                "hits": s["matched_exact"] + s["matched_near"],
+                "errors": s["errors"],
+                "invalid": s["invalid"],
+            },
         }
 
 
@@ -92,25 +126,39 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _local(tasks: list[Task], known: KnownSets, workers: int) -> Iterator[tuple[str, list[dict]]]:
+def _local(batches: Iterable[list[Task]], known: KnownSets, workers: int) -> Iterator[list]:
     settings = prepared()
-    if workers <= 1 or len(tasks) < 2:
+    if workers <= 1:
         prepare_process(settings, images=True)
-        yield from (do_task(t, known) for t in tasks)
+        yield from (do_tasks(b, known) for b in batches)
         return
     # spawn: workers start clean, with no copy of the parent's database connections or threads, and
     # are prepared with the settings this process was (BLAS threads, image limits)
     context = multiprocessing.get_context("spawn")
-    with context.Pool(min(workers, len(tasks)), prepare_process, (settings, True)) as pool:
-        chunk = max(1, min(8, len(tasks) // (workers * 8)))  # small: little in flight at a kill
-        yield from pool.imap_unordered(partial(do_task, known=known), tasks, chunksize=chunk)
+    window, stop = threading.Semaphore(workers * IN_FLIGHT), threading.Event()
+    with context.Pool(workers, prepare_process, (settings, True)) as pool:
+        try:
+            for done in pool.imap_unordered(partial(do_tasks, known=known), _held(batches, window, stop)):
+                window.release()
+                yield done
+        finally:
+            stop.set()  # a feeder waiting for room gives up, so the pool can be shut down
 
 
-def _dask(tasks: list[Task], known: KnownSets, address: str) -> Iterator[tuple[str, list[dict]]]:
-    """The same tasks on a Dask distributed cluster; workers read the evidence from the same path."""
+def _held(batches: Iterable[list[Task]], window: threading.Semaphore, stop: threading.Event) -> Iterator:
+    """The batches, each let through only when the window has room: the pool's feeder thread would
+    otherwise read the whole walk ahead into its queue (ten million paths in memory)."""
+    for batch in batches:
+        while not window.acquire(timeout=0.1):
+            if stop.is_set():
+                return
+        yield batch
+
+
+def _dask(batches: Iterable[list[Task]], known: KnownSets, address: str) -> Iterator[list]:
+    """The same batches on a Dask distributed cluster; workers read the evidence from the same path.
+    At most a few batches per worker thread are submitted ahead of the results."""
     from distributed import Client, as_completed
-
-    from vigil.errors import VigilError
 
     try:
         client = Client(address, timeout="10s")
@@ -118,15 +166,20 @@ def _dask(tasks: list[Task], known: KnownSets, address: str) -> Iterator[tuple[s
         raise VigilError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
     with client:
         client.register_worker_callbacks(setup=partial(prepare_process, prepared(), True))
-        batches = [tasks[i : i + DASK_BATCH] for i in range(0, len(tasks), DASK_BATCH)]
-        futures = client.map(do_tasks, batches, known=known, pure=False)
-        for future in as_completed(futures):
-            yield from future.result()
+        ahead = max(2, sum(client.nthreads().values())) * IN_FLIGHT
+        pending = iter(batches)
+        running = as_completed()
+        for batch in islice(pending, ahead):
+            running.add(client.submit(do_tasks, batch, known=known, pure=False))
+        for future in running:
+            yield future.result()
             future.release()
+            for batch in islice(pending, 1):
+                running.add(client.submit(do_tasks, batch, known=known, pure=False))
 
 
-def _results(tasks: list[Task], known: KnownSets, workers: int, dask: str | None) -> Iterator:
-    return _dask(tasks, known, dask) if dask else _local(tasks, known, workers)
+def _results(batches: Iterable[list[Task]], known: KnownSets, workers: int, dask: str | None) -> Iterator:
+    return _dask(batches, known, dask) if dask else _local(batches, known, workers)
 
 
 def hash_evidence(
@@ -137,21 +190,41 @@ def hash_evidence(
     dask: str | None = None,
     skipped: list[tuple[str, str]] | None = None,
 ) -> list[Item]:
-    """Every item under `root`, without a case store (for `vigil hashset add-files` and tests);
-    entries not examined go to `skipped`."""
+    """Every item under `root`, without a case store (for `vigil hashset add-files` and tests: a
+    unit's own material, held in memory); entries not examined go to `skipped`."""
     tasks = list_tasks(root, skipped)
-    results = _results(tasks, known, workers, dask)
-    items = [Item.from_state(s) for _, states in _counted(results, len(tasks), 0, progress) for s in states]
+    walk = Walk(iter(tasks))
+    results = _results(batches(walk), known, workers, dask)
+    items = [
+        Item.from_row(dict(zip(ROW_KEYS, row, strict=True)))
+        for done in _counted(results, walk, 0, progress)
+        for _, rows in done
+        for row in rows
+    ]
     return sorted(items, key=lambda it: it.path)
 
 
-def _counted(results: Iterable, total: int, done: int, progress: Progress | None) -> Iterator:
+class Walk:
+    """The tasks as the walk yields them, counted (the progress bar's total grows with the walk)."""
+
+    def __init__(self, tasks: Iterator[Task]):
+        self.tasks, self.seen, self.finished = tasks, 0, False
+
+    def __iter__(self) -> Iterator[Task]:
+        for task in self.tasks:
+            self.seen += 1
+            yield task
+        self.finished = True
+
+
+def _counted(results: Iterable[list], walk: Walk, done: int, progress: Progress | None) -> Iterator[list]:
+    """The results, with `progress(done, total)` after each batch; total is None until the walk ends."""
     if progress:
-        progress(done, total)
+        progress(done, None)
     for result in results:
-        done += 1
+        done += len(result)
         if progress:
-            progress(done, total)
+            progress(done, walk.seen if walk.finished else None)
         yield result
 
 
@@ -240,7 +313,11 @@ def run_scan(
     """Scan `root` as `case`. With no enabled hash set to match against the scan is an error (it
     could only say "matched 0"), unless `allow_no_sets` asks for a scan that only hashes. A case of
     that name that exists already is never replaced in silence: only with `replace`, or by
-    `resume` of the same evidence's run (which finishes that run)."""
+    `resume` of the same evidence's run (which finishes that run).
+
+    Items stream from the workers through this process, the single writer, into the case store;
+    matching, grouping and the summary then read them back in bounded batches, so memory does not
+    grow with the number of files."""
     sets = hashsets_used(db)
     if not allow_no_sets and not any(not s["known"] for s in sets):
         raise VigilError(
@@ -255,40 +332,87 @@ def run_scan(
     known = tuple((name, str(folder)) for name, folder, _ in SetIndexStore(db).sets(known=True))
     runs = ScanRunRepository(db)
     _refuse_to_replace(db, runs, case, source, resume, replace)
-    run_id, done = runs.start(case, source, resume)
-    provenance["started_at"] = iso_utc(runs.started_at(run_id))
+    run = runs.start(case, source, resume, threshold)
+    provenance["started_at"] = iso_utc(runs.started_at(run.id))
     skipped: list[tuple[str, str]] = []
-    tasks = list_tasks(root, skipped)
-    pending = [t for t in tasks if t.key not in done]
-    results = _results(pending, known, workers or default_workers(), dask)
+    done = DoneKeys(runs.done_keys(run.case_id) if run.resumed else ())
+    walk = Walk(iter_tasks(root, skipped))
+    todo = (left for batch in batches(walk) if (left := done.remaining(batch)))
+    _record(
+        runs,
+        run.case_id,
+        _counted(_results(todo, known, workers or default_workers(), dask), walk, len(done), progress),
+    )
+    counts = match_case(db, run.case_id, threshold)
+    groups = group_case(db, run.case_id, threshold)
+    skipped_rows = [{"path": path, "reason": reason} for path, reason in skipped]
+    summary = case_summary(db, run.case_id, counts, groups, len(skipped_rows))
+    provenance["finished_at"] = iso_utc(datetime.now(UTC))
+    runs.finish(run.id, run.case_id, case, summary, provenance, skipped_rows)
+    return CaseResult(db, run.case_id, case, source, summary, skipped_rows, provenance)
+
+
+def _record(runs: ScanRunRepository, case_id: int, results: Iterable[list]) -> None:
+    """Store finished tasks as they come: a transaction every quarter second or COMMIT_TASKS tasks."""
     buffer: list[tuple[str, list[dict]]] = []
     last = time.monotonic()
-    for result in _counted(results, len(tasks), len(tasks) - len(pending), progress):
-        buffer.append(result)
+    for result in results:
+        buffer.extend(result)
         if len(buffer) >= COMMIT_TASKS or time.monotonic() - last >= COMMIT_SECONDS:
-            runs.record(run_id, buffer)
+            runs.record(case_id, ROW_KEYS, buffer)
             buffer, last = [], time.monotonic()
-    runs.record(run_id, buffer)
-    items = sorted((Item.from_state(s) for s in runs.items(run_id)), key=lambda it: it.path)
-    match_items(HashsetRepository(db), items, threshold)
-    groups = assign_duplicate_groups(items, threshold)
-    provenance["finished_at"] = iso_utc(datetime.now(UTC))
-    result = CaseResult(
-        case=case,
-        source=source,
-        items=items,
-        duplicate_groups=groups,
-        skipped=[{"path": path, "reason": reason} for path, reason in skipped],
-        provenance=provenance,
-    )
-    CaseRepository(db).save(
-        case,
-        source,
-        threshold,
-        result.summary(),
-        [it.report() for it in items],
-        provenance=provenance,
-        skipped=result.skipped,
-    )
-    runs.finish(run_id)
-    return result
+    runs.record(case_id, ROW_KEYS, buffer)
+
+
+class DoneKeys:
+    """The keys of the tasks a resumed run has recorded, as 16-byte BLAKE2b digests in one sorted
+    array: 16 bytes a task (not a set of strings), and a batch is checked in one search."""
+
+    def __init__(self, key_batches: Iterable[list[str]]):
+        parts = [np.array([_digest(k) for k in keys], dtype="S16") for keys in key_batches]
+        self.keys = np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype="S16")
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def remaining(self, batch: list[Task]) -> list[Task]:
+        """The tasks of `batch` not recorded yet."""
+        if not len(self.keys):
+            return batch
+        wanted = np.array([_digest(t.key) for t in batch], dtype="S16")
+        at = np.searchsorted(self.keys, wanted).clip(max=len(self.keys) - 1)
+        recorded = self.keys[at] == wanted
+        return [t for t, r in zip(batch, recorded, strict=True) if not r]
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def case_summary(db: Database, case_id: int, matched: dict, groups: int, skipped: int) -> dict:
+    """The case's counts (the summary table, in its documented order), counted by the database."""
+    flagged = {
+        "invalid": NOT_VALID_FLAGS,
+        "hidden": HIDDEN_FLAGS,
+        "encrypted": ("encrypted",),
+        "deleted": ("deleted",),
+        "empty": ("empty",),
+    }
+    n = counts(db, case_id, flagged)
+    return {
+        "files": n["files"],
+        "images": n["images"],
+        "videos": n["videos"],
+        "known": n["known"],
+        "errors": n["errors"],
+        "invalid": n["invalid"],
+        "matched_exact": matched["matched_exact"],
+        "matched_near": matched["matched_near"],
+        "hidden": n["hidden"],
+        "encrypted": n["encrypted"],
+        "deleted": n["deleted"],
+        "duplicate_groups": groups,
+        "disputed": matched["disputed"],
+        "empty": n["empty"],
+        "skipped": skipped,
+    }

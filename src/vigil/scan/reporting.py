@@ -28,7 +28,7 @@ from typing import TextIO
 
 from vigil.classify import severity_rank
 from vigil.safetext import visible
-from vigil.scan.hashing import FLAGS
+from vigil.scan.hashing import FLAGS, not_valid
 from vigil.scan.locate import read_many
 from vigil.scan.locations import location, shown
 from vigil.scan.matching import NEAR_SIGNALS
@@ -124,7 +124,8 @@ def blur(image):
 
 def _wants_thumbnail(item: dict) -> bool:
     kind = item["type"] or ""
-    return (kind.startswith("image/") or kind.startswith("video/")) and not item["error"]
+    readable = not item["error"] and not not_valid(item["flags"])
+    return (kind.startswith("image/") or kind.startswith("video/")) and readable
 
 
 def picture(data: bytes, kind: str, px: int):
@@ -224,7 +225,7 @@ def html_report(report: dict, evidence: Path, clear_thumbnails: bool = False) ->
     same_as_hit = {id(it) for g in groups if g["has_hit"] for it in g["members"] if not it["matches"]}
     pictured = list({id(it): it for it in exact + near + hidden}.values())[:MAX_THUMBNAILS]
     thumbs = thumbnails(evidence, pictured, clear_thumbnails)
-    types = Counter((it["type"] or "unknown") for it in items).most_common(12)
+    types = report.get("types") or Counter((it["type"] or "unknown") for it in items).most_common(12)
     per_set = Counter(m["hashset"] for it in hits for m in it["matches"]).most_common(12)
     env = Environment(loader=PackageLoader("vigil.scan", "templates"), autoescape=select_autoescape())
     env.filters["visible"] = lambda text: visible(str(text)) if text is not None else ""

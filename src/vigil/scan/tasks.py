@@ -2,13 +2,14 @@
 
 A task is one evidence file, or one file inside a disk image (so the files of a 1 TB image spread over
 every worker and every machine, and a resumed scan skips them one by one). Its key is its logical
-path, which is stable between runs. Doing a task gives the JSON state of its items, which is what
-the case store records; it runs the same in a local worker process and on a Dask worker.
+path, which is stable between runs. Doing a task gives the case store's rows of its items; it runs
+the same in a local worker process and on a Dask worker. Workers get tasks in batches.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,6 +20,7 @@ from vigil.scan.locations import join
 from vigil.scan.walk import Skipped, evidence_files
 
 KnownSets = tuple[tuple[str, str], ...]  # (set name, segment folder) of each known-good set
+BATCH_TASKS = 128  # tasks sent to a worker at once
 
 
 class Task(NamedTuple):
@@ -41,23 +43,41 @@ def is_disk_image(fs_path: str) -> bool:
         return False
 
 
-def list_tasks(root: Path, skipped: Skipped | None = None) -> list[Task]:
-    """Every task under `root`, in key order; disk images expand into their files. Entries that are
-    not examined (links, pipes, devices, unreadable folders) go to `skipped` with the reason."""
-    tasks: list[Task] = []
+def iter_tasks(root: Path, skipped: Skipped | None = None) -> Iterator[Task]:
+    """Every task under `root`, as the walk finds them (name order, depth first; disk images expand
+    into their files): a stream, so ten million files never sit in a list. Entries that are not
+    examined (links, pipes, devices, unreadable folders) go to `skipped` with the reason."""
     for fs_path, logical in evidence_files(root, skipped):
-        tasks.append(Task(logical, fs_path))
+        yield Task(logical, fs_path)
         if is_disk_image(fs_path):
             try:
                 files = diskimage.list_files(fs_path)
             except diskimage.DiskImageError:
                 continue  # hashed as a plain file; its item says it is not a readable image
             seen: dict[str, int] = {}  # a deleted file may have a live one's path: the 2nd is `\\#2`
+            inside = []
             for f in files:
                 ordinal = seen[f.path] = seen.get(f.path, 0) + 1
-                key = join(logical, f.path, ordinal)
-                tasks.append(Task(key, fs_path, f.inode, f.offset, f.deleted))
-    return sorted(tasks, key=lambda t: t.key)
+                inside.append(Task(join(logical, f.path, ordinal), fs_path, f.inode, f.offset, f.deleted))
+            yield from sorted(inside, key=lambda t: t.key)
+
+
+def list_tasks(root: Path, skipped: Skipped | None = None) -> list[Task]:
+    """Every task under `root`, in key order (for a small tree; the scan streams `iter_tasks`)."""
+    return sorted(iter_tasks(root, skipped), key=lambda t: t.key)
+
+
+def batches(tasks: Iterable[Task], size: int = BATCH_TASKS) -> Iterator[list[Task]]:
+    """Tasks in lists of `size`: a worker is sent a batch, so the cost of a round trip between
+    processes is paid once per batch, not once per small file."""
+    batch: list[Task] = []
+    for task in tasks:
+        batch.append(task)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 _known_cache: dict[tuple, list] = {}
@@ -92,15 +112,15 @@ def _items(task: Task, known: KnownSets) -> list[Item]:
     return items
 
 
-def do_task(task: Task, known: KnownSets = ()) -> tuple[str, list[dict]]:
-    """(key, item states). A bug tripped by one odd file becomes that file's error, not a dead scan."""
+def do_task(task: Task, known: KnownSets = ()) -> tuple[str, list[tuple]]:
+    """(key, item rows: `Item.row`). A bug tripped by one odd file becomes its error, not a dead scan."""
     try:
         items = _items(task, known)
     except Exception as exc:  # noqa: BLE001 - reported on the item, the scan goes on
         items = [Item(path=task.key, error=f"internal error while hashing: {type(exc).__name__}: {exc}")]
-    return task.key, [it.state() for it in items]
+    return task.key, [it.row() for it in items]
 
 
-def do_tasks(tasks: list[Task], known: KnownSets = ()) -> list[tuple[str, list[dict]]]:
-    """A batch of tasks: one call per batch keeps a cluster's scheduler overhead per file small."""
+def do_tasks(tasks: list[Task], known: KnownSets = ()) -> list[tuple[str, list[tuple]]]:
+    """A batch of tasks, done in one call (a local worker's or a cluster's unit of work)."""
     return [do_task(t, known) for t in tasks]

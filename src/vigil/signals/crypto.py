@@ -28,7 +28,7 @@ class CryptoSignal(SignalType):
 
     @classmethod
     def compute(cls, data: bytes) -> bytes:
-        return hashlib.new(cls.hashlib_name, data).digest()
+        return getattr(hashlib, cls.hashlib_name)(data).digest()  # hashlib.md5 etc.: no name look-up
 
 
 @register
@@ -93,10 +93,31 @@ class MultiDigest:
         return {name: h.digest() for name, h in self._hashers.items()}
 
 
+_plan: tuple[tuple, tuple] = ((), ())  # (the registry's signals, how each byte signal is computed)
+
+
 def digest_bytes(data: bytes) -> dict[str, bytes]:
-    m = MultiDigest()
-    m.update(data)
-    return m.digests()
+    """Every registered signal computed from `data`, held whole: one call per signal. Which signals
+    those are is worked out once per state of the registry, not once per file (a scan's hot path)."""
+    global _plan
+    from vigil.signals import all_signals
+
+    signals = all_signals()
+    if signals != _plan[0]:
+        _plan = (signals, tuple((s.name, _computer(s)) for s in signals if s.new_digest() is not None))
+    return {name: compute(data) for name, compute in _plan[1]}
+
+
+def _computer(signal):
+    if issubclass(signal, CryptoSignal):
+        return signal.compute
+
+    def compute(data: bytes) -> bytes:
+        digest = signal.new_digest()
+        digest.update(data)
+        return digest.digest()
+
+    return compute
 
 
 def digest_stream(stream: BinaryIO, chunk: int = CHUNK) -> tuple[dict[str, bytes], int]:

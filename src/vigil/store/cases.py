@@ -143,6 +143,11 @@ def _representatives(case_id: int):
     )
 
 
+def _decoded():
+    """Not flagged `not-a-valid-…` (vigil.scan.hashing.NOT_VALID): a picture that decoded."""
+    return or_(CaseItem.flags.is_(None), CaseItem.flags.not_like('%"not-a-valid-%'))
+
+
 def _reviewable(case_id: int):
     """The items a person reviews in the grid: hits, and pictures (images, videos) that could be
     read and are on no known-good set; of a duplicate group only its representative."""
@@ -152,7 +157,7 @@ def _reviewable(case_id: int):
         or_(CaseItem.duplicate_group.is_(None), CaseItem.id.in_(_representatives(case_id))),
         or_(
             CaseItem.matches != NO_MATCH,
-            and_(picture, CaseItem.error.is_(None), CaseItem.known.is_(None)),
+            and_(picture, CaseItem.error.is_(None), CaseItem.known.is_(None), _decoded()),
         ),
     )
 
@@ -175,6 +180,7 @@ class CaseQueries:
         query = (
             select(Case.id, Case.name, Case.source, Case.scanned_at, Case.summary, assessed.c.n)
             .outerjoin(assessed, assessed.c.case_id == Case.id)
+            .where(Case.name.is_not(None))  # a case a scan is still building has no name yet
             .order_by(Case.scanned_at.desc(), Case.id.desc())
         )
         with self.db.engine.connect() as conn:

@@ -66,7 +66,8 @@ class Case(Base):
 
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # None while a scan is building it (vigil.store.scanruns): it takes its name when the scan ends
+    name: Mapped[str | None] = mapped_column(String(200), unique=True)
     source: Mapped[str] = mapped_column(Text)
     threshold: Mapped[int] = mapped_column(Integer)
     scanned_at: Mapped[datetime] = mapped_column(DateTime)
@@ -97,6 +98,10 @@ class CaseItem(Base):
     category: Mapped[str | None] = mapped_column(String(100))  # set in the web UI's case grid (0013)
     assessed_by: Mapped[str | None] = mapped_column(String(320))
     assessed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    task: Mapped[bool | None] = mapped_column(Boolean)  # True on a scan task's first item (0015)
+    dihedral: Mapped[bytes | None] = mapped_column(LargeBinary)  # an image's 8 PDQ variants
+    vpdq: Mapped[bytes | None] = mapped_column(LargeBinary)  # a video's frames, packed
+    other: Mapped[str | None] = mapped_column(Text)  # JSON {signal: hex} of signals without a column
 
 
 class ScanRun(Base):
@@ -108,15 +113,8 @@ class ScanRun(Base):
     source: Mapped[str] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
-class ScanTask(Base):
-    """One finished task (an evidence file, or a file inside a disk image) and all its items."""
-
-    __tablename__ = "scan_tasks"
-    run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id", ondelete="CASCADE"), primary_key=True)
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    items: Mapped[str] = mapped_column(Text)  # JSON list of Item.state()
+    # the case it writes into: nameless until the run finishes (0015)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
 
 
 # -- the report service (vigil.reports) --------------------------------------------------------------

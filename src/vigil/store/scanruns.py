@@ -1,46 +1,67 @@
-"""Scan progress, so that a killed scan resumes: the finished tasks of each case's run.
+"""Scan runs: the case a scan is building, item by item, so that a killed scan resumes.
 
-The scanning process is the only writer. Each finished task (an evidence file with everything inside
-it) is stored with all its items in the same transaction as its key, so after a `kill -9` a task is
-either wholly recorded or not at all; `--resume` skips the recorded ones and nothing is lost or
-counted twice.
+A run writes into a case of its own that has no name until the run finishes (`finish` gives it the
+name, replacing an older case of that name, in one transaction): an interrupted scan never shows as
+a case, and the case it replaces stays whole until then. The scanning process is the only writer; a
+finished task's items are stored in one transaction with the task's first item marked (`task`), so
+after a `kill -9` a task is wholly recorded or not at all, and `--resume` skips the recorded ones.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
 
 from vigil.errors import VigilError
+from vigil.store.caseitems import keyset
 from vigil.store.db import Database, utcnow
-from vigil.store.models import ScanRun, ScanTask
+from vigil.store.models import Case, CaseItem, ScanRun
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    case_id: int  # the case being built (named only once the run finishes)
+    resumed: bool  # an earlier run of the same evidence carried on: some tasks may be done
 
 
 class ScanRunRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def start(self, case: str, source: str, resume: bool) -> tuple[int, set[str]]:
-        """(run id, keys of tasks already done). Without `resume`, any earlier run is discarded."""
+    def start(self, case: str, source: str, resume: bool, threshold: int) -> Run:
+        """The run of `case`: the earlier one of the same evidence when `resume`, else a new one (an
+        unfinished earlier run is discarded with what it had written)."""
         with self.db.engine.begin() as conn:
-            run = conn.execute(select(ScanRun.id, ScanRun.source).where(ScanRun.case_name == case)).first()
-            if run is not None and resume:
+            run = conn.execute(
+                select(ScanRun.id, ScanRun.source, ScanRun.case_id, ScanRun.finished_at).where(
+                    ScanRun.case_name == case
+                )
+            ).first()
+            if run is not None and resume and run.case_id is not None:
                 if run.source != source:
                     raise VigilError(
                         f"--resume: case {case!r} was scanning {run.source}, not {source}; "
                         "scan without --resume to start over"
                     )
-                keys = conn.execute(select(ScanTask.key).where(ScanTask.run_id == run.id)).scalars()
-                return run.id, set(keys)
+                return Run(run.id, run.case_id, True)
             if run is not None:
-                conn.execute(delete(ScanTask).where(ScanTask.run_id == run.id))
                 conn.execute(delete(ScanRun).where(ScanRun.id == run.id))
-            run_id = conn.execute(
-                insert(ScanRun).values(case_name=case, source=source, started_at=utcnow())
+                if run.finished_at is None and run.case_id is not None:  # nameless: its own work
+                    conn.execute(delete(Case).where(Case.id == run.case_id, Case.name.is_(None)))
+            now = utcnow()
+            case_id = conn.execute(
+                insert(Case).values(
+                    name=None, source=source, threshold=threshold, scanned_at=now, summary="{}"
+                )
             ).inserted_primary_key[0]
-            return run_id, set()
+            run_id = conn.execute(
+                insert(ScanRun).values(case_name=case, source=source, started_at=now, case_id=case_id)
+            ).inserted_primary_key[0]
+            return Run(run_id, case_id, False)
 
     def source_of(self, case: str) -> str | None:
         """The evidence source of the case's recorded run (finished or not), or None."""
@@ -52,21 +73,42 @@ class ScanRunRepository:
         with self.db.engine.connect() as conn:
             return conn.execute(select(ScanRun.started_at).where(ScanRun.id == run_id)).scalar_one()
 
-    def record(self, run_id: int, done: Iterable[tuple[str, list[dict]]]) -> None:
-        """Store finished tasks, all in one transaction."""
-        rows = [{"run_id": run_id, "key": key, "items": json.dumps(items)} for key, items in done]
+    def done_keys(self, case_id: int) -> Iterator[list[str]]:
+        """The keys of the tasks recorded in the case, in batches (a task's key is its first item's
+        path)."""
+        for rows in keyset(self.db, case_id, (CaseItem.path,), CaseItem.task.is_(True)):
+            yield [r.path for r in rows]
+
+    def record(self, case_id: int, columns: tuple[str, ...], done: list[tuple[str, list[tuple]]]) -> None:
+        """Store finished tasks' items (rows of values of `columns`), all in one transaction."""
+        rows = [
+            (case_id, True if i == 0 else None, *item) for _, items in done for i, item in enumerate(items)
+        ]
         if rows:
-            with self.db.engine.begin() as conn:
-                conn.execute(insert(ScanTask), rows)
+            with self.db.engine.begin() as conn:  # the driver's executemany: no per-row SQLAlchemy work
+                conn.exec_driver_sql(_insert_sql(conn, ("case_id", "task", *columns)), rows)
 
-    def items(self, run_id: int) -> list[dict]:
-        """Every recorded item state of the run, in task order."""
-        with self.db.engine.connect() as conn:
-            rows = conn.execute(
-                select(ScanTask.items).where(ScanTask.run_id == run_id).order_by(ScanTask.key)
-            ).scalars()
-            return [state for blob in rows for state in json.loads(blob)]
-
-    def finish(self, run_id: int) -> None:
+    def finish(
+        self, run_id: int, case_id: int, name: str, summary: dict, provenance: dict, skipped: list[dict]
+    ) -> None:
+        """The built case takes `name` (an older case of that name goes, with its items), with what it
+        found and what it was searched with, in one transaction."""
         with self.db.engine.begin() as conn:
+            conn.execute(delete(Case).where(Case.name == name, Case.id != case_id))
+            conn.execute(
+                update(Case)
+                .where(Case.id == case_id)
+                .values(
+                    name=name,
+                    scanned_at=utcnow(),
+                    summary=json.dumps(summary),
+                    provenance=json.dumps(provenance),
+                    skipped=json.dumps(skipped),
+                )
+            )
             conn.execute(update(ScanRun).where(ScanRun.id == run_id).values(finished_at=utcnow()))
+
+
+def _insert_sql(conn, columns: tuple[str, ...]) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return f"INSERT INTO case_items ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
