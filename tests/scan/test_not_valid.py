@@ -313,3 +313,25 @@ def test_containers_raise_a_real_io_error_as_it_is():
     assert containers.io_error(raised.value)
     assert not containers.io_error(gzip.BadGzipFile("Not a gzipped file"))
     assert not containers.io_error(OSError(errno.EINVAL, "Invalid argument"))
+
+
+def test_a_file_that_looks_like_a_disk_image_but_is_not_one_is_flagged(tmp_path):
+    """Any file of whole sectors with an ext superblock's magic at byte 1080 looks like a disk image
+    (1 in 65,536 random files): one that does not open as one is hashed and flagged, not an error."""
+    from vigil.scan.tasks import do_task, iter_tasks
+
+    data = bytearray(random_bytes(64 << 10))
+    data[1080:1082] = b"\x53\xef"
+    (tmp_path / "cache.bin").write_bytes(bytes(data))
+    (task,) = iter_tasks(tmp_path)
+    assert task.flags == (f"{NOT_VALID}disk-image",)
+    _, rows = do_task(task)
+    item = hashing.Item.from_row(dict(zip(hashing.ROW_KEYS, rows[0], strict=True)))
+    assert item.error is None and f"{NOT_VALID}disk-image" in item.flags
+    assert item.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def random_bytes(n: int) -> bytes:
+    import random
+
+    return random.Random(n).randbytes(n)

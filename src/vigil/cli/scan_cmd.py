@@ -53,7 +53,7 @@ def scan(
     """Hash every file (archives, disk images, videos, hidden images included), match against the hash
     sets, group duplicates. Progress is recorded as it goes: after an interruption, --resume."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from vigil.cli.options import open_database
     from vigil.scan.locations import encodable
@@ -80,7 +80,8 @@ def scan(
             raise VigilError(f"{option} {out}: is a folder; give a file path")
     database = open_database(db, create=False)
     prepare_images()  # thumbnails for --html are made in this process
-    with progress_bar("hashing", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with progress_bar(*columns) as bar:
         task = bar.add_task("hashing", total=None)
         result = run_scan(
             database,
@@ -89,6 +90,7 @@ def scan(
             threshold,
             workers or None,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            stage=lambda name: bar.update(task, description=name),
             resume=resume,
             dask=dask,
             allow_no_sets=allow_no_sets,
@@ -96,9 +98,10 @@ def scan(
             reference=reference,
             replace=replace,
         )
-    streamed = {**result.head(), "items": result.reports}  # each output reads the items again
-    shown = result.selection()
-    write_outputs(streamed, path, json_out, csv_out, html_out, html_clear_thumbnails, shown)
+        bar.update(task, description="writing")
+        streamed = {**result.head(), "items": result.reports}  # each output reads the items again
+        shown = result.selection()
+        write_outputs(streamed, path, json_out, csv_out, html_out, html_clear_thumbnails, shown)
     print_summary(_console(Console), shown)
 
 

@@ -309,11 +309,13 @@ def run_scan(
     examiner: str | None = None,
     reference: str | None = None,
     replace: bool = False,
+    stage: Callable[[str], None] = lambda _name: None,
 ) -> CaseResult:
     """Scan `root` as `case`. With no enabled hash set to match against the scan is an error (it
     could only say "matched 0"), unless `allow_no_sets` asks for a scan that only hashes. A case of
     that name that exists already is never replaced in silence: only with `replace`, or by
-    `resume` of the same evidence's run (which finishes that run).
+    `resume` of the same evidence's run (which finishes that run). `stage` is told when the scan
+    goes on from hashing to matching, grouping and counting.
 
     Items stream from the workers through this process, the single writer, into the case store;
     matching, grouping and the summary then read them back in bounded batches, so memory does not
@@ -343,8 +345,11 @@ def run_scan(
         run.case_id,
         _counted(_results(todo, known, workers or default_workers(), dask), walk, len(done), progress),
     )
+    stage("matching")  # after the hashing, each of these reads the whole case once more
     counts = match_case(db, run.case_id, threshold)
+    stage("grouping")
     groups = group_case(db, run.case_id, threshold)
+    stage("counting")
     skipped_rows = [{"path": path, "reason": reason} for path, reason in skipped]
     summary = case_summary(db, run.case_id, counts, groups, len(skipped_rows))
     provenance["finished_at"] = iso_utc(datetime.now(UTC))

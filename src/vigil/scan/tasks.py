@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from vigil.index.exact import ExactSegment
 from vigil.media import diskimage
-from vigil.scan.hashing import IN_MEMORY_BYTES, Hasher, Item
+from vigil.scan.hashing import IN_MEMORY_BYTES, NOT_VALID, Hasher, Item
 from vigil.scan.locations import join
 from vigil.scan.walk import Skipped, evidence_files
 
@@ -29,6 +29,7 @@ class Task(NamedTuple):
     inode: int = -1  # >= 0: a file inside the disk image at fs_path
     offset: int = 0  # its file system's offset in the image
     deleted: bool = False
+    flags: tuple[str, ...] = ()  # flags the walk found for the task's first item
 
 
 def is_disk_image(fs_path: str) -> bool:
@@ -48,18 +49,21 @@ def iter_tasks(root: Path, skipped: Skipped | None = None) -> Iterator[Task]:
     into their files): a stream, so ten million files never sit in a list. Entries that are not
     examined (links, pipes, devices, unreadable folders) go to `skipped` with the reason."""
     for fs_path, logical in evidence_files(root, skipped):
+        if not is_disk_image(fs_path):
+            yield Task(logical, fs_path)
+            continue
+        try:
+            files = diskimage.list_files(fs_path)
+        except diskimage.DiskImageError:  # hashed as a plain file, flagged as not a readable image
+            yield Task(logical, fs_path, flags=(f"{NOT_VALID}disk-image",))
+            continue
         yield Task(logical, fs_path)
-        if is_disk_image(fs_path):
-            try:
-                files = diskimage.list_files(fs_path)
-            except diskimage.DiskImageError:
-                continue  # hashed as a plain file; its item says it is not a readable image
-            seen: dict[str, int] = {}  # a deleted file may have a live one's path: the 2nd is `\\#2`
-            inside = []
-            for f in files:
-                ordinal = seen[f.path] = seen.get(f.path, 0) + 1
-                inside.append(Task(join(logical, f.path, ordinal), fs_path, f.inode, f.offset, f.deleted))
-            yield from sorted(inside, key=lambda t: t.key)
+        seen: dict[str, int] = {}  # a deleted file may have a live one's path: the 2nd is `\\#2`
+        inside = []
+        for f in files:
+            ordinal = seen[f.path] = seen.get(f.path, 0) + 1
+            inside.append(Task(join(logical, f.path, ordinal), fs_path, f.inode, f.offset, f.deleted))
+        yield from sorted(inside, key=lambda t: t.key)
 
 
 def list_tasks(root: Path, skipped: Skipped | None = None) -> list[Task]:
@@ -100,7 +104,10 @@ def _known(sets: KnownSets):
 def _items(task: Task, known: KnownSets) -> list[Item]:
     hasher = Hasher(dihedral=True, known=_known(known))
     if task.inode < 0:
-        return hasher.file(task.fs_path, task.key)
+        items = hasher.file(task.fs_path, task.key)
+        for name in task.flags:
+            items[0].flag(name)
+        return items
     try:
         data = diskimage.read_file(task.fs_path, task.offset, task.inode, IN_MEMORY_BYTES)
     except (diskimage.DiskImageError, OSError) as exc:

@@ -1,11 +1,10 @@
-"""Case repository: a scan's result, saved in one transaction (`save` replaces a case of that name:
-the scan refuses to unless asked, see pipeline.run_scan)."""
+"""Case repository: reading a scanned case (a scan builds and names it: vigil.store.scanruns)."""
 
 from __future__ import annotations
 
 import json
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy import case as sa_case
 
 from vigil.store.audit import append
@@ -32,47 +31,6 @@ _COLUMNS = (
 class CaseRepository:
     def __init__(self, db: Database):
         self.db = db
-
-    def save(
-        self,
-        name: str,
-        source: str,
-        threshold: int,
-        summary: dict,
-        items: list[dict],
-        provenance: dict | None = None,
-        skipped: list[dict] | None = None,
-    ) -> int:
-        """Replace the case `name`; `provenance` says what it was searched with, `skipped` what was
-        not examined ({"path", "reason"})."""
-        now = utcnow()
-        with self.db.engine.begin() as conn:
-            conn.execute(delete(Case).where(Case.name == name))  # items go by ON DELETE CASCADE
-            case_id = conn.execute(
-                insert(Case).values(
-                    name=name,
-                    source=source,
-                    threshold=threshold,
-                    scanned_at=now,
-                    summary=json.dumps(summary),
-                    provenance=json.dumps(provenance or {}),
-                    skipped=json.dumps(skipped or []),
-                )
-            ).inserted_primary_key[0]
-            if items:
-                conn.execute(
-                    insert(CaseItem),
-                    [
-                        {
-                            "case_id": case_id,
-                            "matches": json.dumps(it["matches"]),
-                            "flags": json.dumps(it["flags"]),
-                            **{k: it[k] for k in _COLUMNS},
-                        }
-                        for it in items
-                    ],
-                )
-        return case_id
 
     def existing(self, name: str) -> dict | None:
         """{"source", "scanned_at"} (naive UTC) of the case `name`, or None when there is none."""
