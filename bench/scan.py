@@ -279,9 +279,10 @@ def build_small_tree(root: Path, files: int, pictures: float) -> None:
     """`files` small files (200-4,000 bytes: text and binary, as logs, configs and caches are), a
     `pictures` share of them small JPEGs made from the corpus photos (each a different size and
     quality, so a picture and its copies are near, not exact, twins); 1,000 files a folder.
-    Deterministic; rebuilt only when missing or of another layout."""
+    Deterministic; rebuilt only when missing or of another layout. Contents are slices at random
+    offsets of one generated text and one random buffer (fast to write millions)."""
     stamp = root / ".layout"
-    layout = f"small-1:{files}:{pictures}"
+    layout = f"small-2:{files}:{pictures}"
     if stamp.exists() and stamp.read_text() == layout:
         return
     shutil.rmtree(root, ignore_errors=True)
@@ -291,27 +292,28 @@ def build_small_tree(root: Path, files: int, pictures: float) -> None:
         sys.exit("error: no corpus photos; run ../shared/corpus/build.sh first")
     sources = [Image.open(p).convert("RGB") for p in photos[:60]] if pictures else []
     every = round(1 / pictures) if pictures else 0
+    text = b" ".join(rng.choice(SMALL_WORDS) for _ in range(1 << 20))
+    noise = rng.randbytes(4 << 20)
     print(f"building {files:,} small files in {root} ...", file=sys.stderr)
     start = time.perf_counter()
     for i in range(files):
-        folder = root / f"d{i // 100_000:03}" / f"s{i // 1000 % 100:02}"
+        folder = f"{root}/d{i // 100_000:03}/s{i // 1000 % 100:02}"
         if i % 1000 == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-            if i and i % 100_000 == 0:
+            os.makedirs(folder, exist_ok=True)
+            if i and i % 500_000 == 0:
                 print(f"  {i:,} files, {time.perf_counter() - start:.0f} s", file=sys.stderr)
         if every and i % every == every // 2:
             im = sources[rng.randrange(len(sources))]
             side = rng.randint(160, 400)
-            (folder / f"IMG_{i:07}.jpg").write_bytes(
-                jpeg(im.resize((side, side * 3 // 4)), rng.randint(60, 95))
-            )
-            continue
-        size = rng.randint(200, 4000)
-        if i % 2:
-            text = b" ".join(rng.choice(SMALL_WORDS) for _ in range(size // 3))[:size]
-            (folder / f"f{i:07}.txt").write_bytes(text)
+            data, name = jpeg(im.resize((side, side * 3 // 4)), rng.randint(60, 95)), f"IMG_{i:07}.jpg"
         else:
-            (folder / f"f{i:07}.bin").write_bytes(rng.randbytes(size))
+            size = rng.randint(200, 4000)
+            pool, name = (text, f"f{i:07}.txt") if i % 2 else (noise, f"f{i:07}.bin")
+            at = rng.randrange(len(pool) - size)
+            data = pool[at : at + size]
+        fd = os.open(f"{folder}/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(fd, data)
+        os.close(fd)
     stamp.write_text(layout)
 
 

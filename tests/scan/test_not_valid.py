@@ -267,7 +267,20 @@ def _failing_open(monkeypatch, bad_on: Callable[[int], int | None]) -> list[str]
         return _FailingFile(open(path, *args, **kwargs), bad_on(len(opened)))  # noqa: SIM115
 
     monkeypatch.setattr(hashing, "open", fake_open, raising=False)
+    monkeypatch.setattr(hashing, "_small_file", lambda _path: None)  # every file read through open
     return opened
+
+
+def test_an_io_error_reading_a_small_file_is_an_error(tmp_path, monkeypatch):
+    path = tmp_path / "x.gz"
+    path.write_bytes(b"\x1f\x8b" + bytes(100))
+
+    def failing(_path):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(hashing, "_small_file", failing)
+    (item,) = hash_file(str(path), "x.gz")
+    assert item.error == "cannot read file: Input/output error" and item.md5 is None
 
 
 def test_an_io_error_reading_a_file_is_an_error(tmp_path, monkeypatch):

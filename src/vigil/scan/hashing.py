@@ -246,6 +246,19 @@ def _add_vpdq(item: Item, source: bytes | str) -> None:
     item.vpdq, item.duration = video.frames, round(video.duration, 3)
 
 
+SMALL_READ = 1 << 16
+
+
+def _small_file(fs_path: str) -> bytes | None:
+    """The whole content of a file under SMALL_READ bytes, else None (read it as a large one)."""
+    fd = os.open(fs_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, SMALL_READ)
+        return data if len(data) < SMALL_READ else None
+    finally:
+        os.close(fd)
+
+
 class Hasher:
     """Hashes evidence files into items. One per worker; `file` starts a fresh expansion budget."""
 
@@ -264,12 +277,13 @@ class Hasher:
         digested: no decoding, no expansion."""
         self._budget = self.limits.max_expanded_bytes
         try:
-            with open(fs_path, "rb", buffering=0) as fh:  # unbuffered: one read of a small file
-                if os.fstat(fh.fileno()).st_size > IN_MEMORY_BYTES:
-                    item = self.stream(fh, logical)
-                    data = None
-                else:
-                    data = fh.readall()
+            data = _small_file(fs_path)  # most files: one open, one read, no file object
+            if data is None:
+                with open(fs_path, "rb", buffering=0) as fh:
+                    if os.fstat(fh.fileno()).st_size > IN_MEMORY_BYTES:
+                        item = self.stream(fh, logical)
+                    else:
+                        data = fh.readall()
         except OSError as exc:
             return [Item(path=logical, error=f"cannot read file: {exc.strerror or exc}")]
         if data is not None:
