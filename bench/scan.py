@@ -225,20 +225,26 @@ def vigil(workers: int, cores: str, work: Path, db: str, case: str, extra=(), ki
         "--json",
         str(out),
     ]
+    secs, peak = timed_scan([*cmd, *extra], cores, kill_after)
+    return secs, peak, None if kill_after is not None else json.loads(out.read_text())
+
+
+def timed_scan(cmd: list[str], cores: str, kill_after: float | None = None) -> tuple[float, int]:
+    """(seconds, peak RSS of all its processes) of a `vigil scan` pinned to `cores`; with
+    `kill_after`, its process group is killed (SIGKILL) after that many seconds."""
     start = time.perf_counter()
     with PeakRss() as rss:
         proc = subprocess.Popen(
-            ["taskset", "-c", cores, *cmd, *extra], stdout=subprocess.DEVNULL, start_new_session=True
+            ["taskset", "-c", cores, *cmd], stdout=subprocess.DEVNULL, start_new_session=True
         )
         rss.watch(proc.pid)
         if kill_after is not None:
             time.sleep(kill_after)
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            return time.perf_counter() - start, rss.peak, None
-        if proc.wait() != 0:
+        elif proc.wait() != 0:
             sys.exit("error: vigil scan failed")
-    return time.perf_counter() - start, rss.peak, json.loads(out.read_text())
+    return time.perf_counter() - start, rss.peak
 
 
 def prepare_db(work: Path) -> str:
@@ -321,20 +327,7 @@ def vigil_scan(tree: Path, workers: int, cores: str, work: Path, db: str, case: 
     """(seconds, peak RSS of all processes, case summary or None when killed) of `vigil scan`."""
     exe = str(Path(sys.executable).parent / "vigil")
     cmd = [exe, "scan", str(tree), "--case", case, "--db", db, "--workers", str(workers), "--replace"]
-    start = time.perf_counter()
-    with PeakRss() as rss:
-        proc = subprocess.Popen(
-            ["taskset", "-c", cores, *cmd], stdout=subprocess.DEVNULL, start_new_session=True
-        )
-        rss.watch(proc.pid)
-        if kill_after is not None:
-            time.sleep(kill_after)
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return time.perf_counter() - start, rss.peak, None
-        if proc.wait() != 0:
-            sys.exit("error: vigil scan failed")
-    return time.perf_counter() - start, rss.peak, None
+    return (*timed_scan(cmd, cores, kill_after), None)
 
 
 def bytes_per_item(db: str, case: str) -> float:
