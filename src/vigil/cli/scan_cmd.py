@@ -197,7 +197,9 @@ def print_summary(console, report: dict) -> None:
 
 
 def _invalid_line(it: dict) -> str:
-    return ", ".join(f for f in it["flags"] if f.startswith("not-a-valid-"))  # hashing.NOT_VALID
+    from vigil.scan.hashing import NOT_VALID
+
+    return ", ".join(f for f in it["flags"] if f.startswith(NOT_VALID))
 
 
 def _match_line(it: dict) -> str:
