@@ -5,13 +5,13 @@ A near match without an exact one flags the item as an altered copy."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from itertools import chain
+from collections.abc import Sequence
 
 from sqlalchemy import or_
 
+from vigil.scan.exactmatch import add_match, match_exact
 from vigil.scan.hashing import ROW_KEYS, Item
-from vigil.signals import all_signals, indexed_by
+from vigil.signals import all_signals
 from vigil.signals.pdq import PdqSignal
 from vigil.signals.vpdq import VpdqSignal, ranges
 from vigil.store import Database
@@ -32,16 +32,6 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def _add(item: Item, hashset: str, signal: str, distance: int, category: str | None, **more) -> None:
-    for m in item.matches:
-        if m["hashset"] == hashset and m["signal"] == signal and m["category"] == category:
-            m["distance"] = min(m["distance"], distance)
-            return
-    item.matches.append(
-        {"hashset": hashset, "signal": signal, "distance": distance, "category": category, **more}
-    )
-
-
 def _match_videos(repo: HashsetRepository, sets: OpenSets, items: Sequence[Item]) -> None:
     """Videos against the known videos' frame indexes; each match says which time ranges matched."""
     videos = [it for it in items if it.vpdq]
@@ -55,7 +45,7 @@ def _match_videos(repo: HashsetRepository, sets: OpenSets, items: Sequence[Item]
     for item, name, m in found:
         step = _step(item.vpdq)
         times = [f.timestamp for f in item.vpdq if f.pdq in m.matched]
-        _add(
+        add_match(
             item,
             name,
             VpdqSignal.name,
@@ -87,15 +77,7 @@ def match_items(
 ) -> None:
     items = [it for it in items if not it.known]  # known-good files are eliminated, not matched
     sets = sets or repo.open_sets()
-    for signal in indexed_by("exact"):
-        values = {bytes.fromhex(v): v for it in items if (v := it.hash(signal.name))}
-        if not values:
-            continue
-        found = sets.exact(signal.name, list(values))
-        for item in items:
-            value = item.hash(signal.name)
-            for hashset, category in found.get(bytes.fromhex(value), []) if value else []:
-                _add(item, hashset, signal.name, 0, category)
+    match_exact(items, sets)
     _match_images(sets, items, threshold)
     _match_videos(repo, sets, items)
     _flag_altered(items)
@@ -110,35 +92,31 @@ def _match_images(sets: OpenSets, items: Sequence[Item], threshold: int) -> None
     variants = [[bytes.fromhex(v) for v in (item.dihedral or (item.pdq,))] for item in queried]
     for item, hits in zip(queried, sets.near(PdqSignal.name, variants, threshold), strict=True):
         for hashset, distance, category in hits:
-            _add(item, hashset, PdqSignal.name, distance, category)
+            add_match(item, hashset, PdqSignal.name, distance, category)
 
 
 def match_case(db: Database, case_id: int, threshold: int) -> dict[str, int]:
-    """Match a stored case's items, reading them in bounded batches, and store each hit's matches
-    (and the `altered-copy` flag); returns the counts of the summary (matched_exact, matched_near,
-    disputed). Exact look-ups read only the digests of every item; whole items are read back only
-    for pictures, videos and exact hits."""
+    """Match a stored case's pictures and videos (read back in bounded batches) and store each hit's
+    matches (and the `altered-copy` flag); returns the counts of the summary (matched_exact,
+    matched_near, disputed). The exact matches of every item came with it from the workers
+    (`vigil.scan.exactmatch`): only the items that have matches are read again, to be counted."""
     repo = HashsetRepository(db)
     sets = repo.open_sets()
-    counted = {"matched_exact": 0, "matched_near": 0, "disputed": 0}
     columns = tuple(getattr(CaseItem, key) for key in ROW_KEYS)
-    unknown = CaseItem.known.is_(None)
     pictures = or_(CaseItem.pdq.is_not(None), CaseItem.vpdq.is_not(None))
-    hit_ids = [i for batch in _exact_hits(db, case_id, sets) for i in batch]
-    batches: Iterator = keyset(db, case_id, columns, unknown & pictures)
-    chunks = (hit_ids[i : i + 500] for i in range(0, len(hit_ids), 500))
-    others = (
-        rows for chunk in chunks for rows in keyset(db, case_id, columns, CaseItem.id.in_(chunk) & ~pictures)
-    )
-    for rows in chain(batches, others):
+    for rows in keyset(db, case_id, columns, CaseItem.known.is_(None) & pictures):
         items = [Item.from_row(r._mapping) for r in rows]
         match_items(repo, items, threshold, sets)
         hits = [(r.id, it) for r, it in zip(rows, items, strict=True) if it.matches]
         set_values(db, case_id, (_matched(i, it) for i, it in hits))
-        for _, item in hits:
-            exact = any(m["signal"] not in near_signals() for m in item.matches)
+    counted = {"matched_exact": 0, "matched_near": 0, "disputed": 0}
+    near = near_signals()
+    for rows in keyset(db, case_id, (CaseItem.matches,), CaseItem.matches != "[]"):
+        for row in rows:
+            found = json.loads(row.matches)
+            exact = any(m["signal"] not in near for m in found)
             counted["matched_exact" if exact else "matched_near"] += 1
-            counted["disputed"] += item.disputed
+            counted["disputed"] += Item(path=row.id, matches=found).disputed
     return counted
 
 
@@ -148,22 +126,3 @@ def _matched(item_id: int, item: Item) -> dict:
         "matches": json.dumps(item.matches, ensure_ascii=False),
         "flags": json.dumps(item.flags, ensure_ascii=False) if item.flags else None,
     }
-
-
-def _exact_hits(db: Database, case_id: int, sets: OpenSets) -> Iterator[list[int]]:
-    """Ids of the items (not known-good) whose digest a hash set lists, a batch at a time."""
-    signals = indexed_by("exact")
-    columns = [CaseItem.md5, CaseItem.sha1, CaseItem.sha256, CaseItem.other]
-    at = {"md5": 1, "sha1": 2, "sha256": 3}
-    for rows in keyset(db, case_id, columns, CaseItem.known.is_(None)):
-        hit: set[int] = set()
-        for signal in signals:
-            if signal.name in at:
-                values = [(r[0], r[at[signal.name]]) for r in rows]
-            else:  # a registered signal with no column of its own
-                values = [(r[0], json.loads(r[4]).get(signal.name) if r[4] else None) for r in rows]
-            present = [(i, bytes.fromhex(v)) for i, v in values if v]
-            if present:
-                found = sets.exact(signal.name, [v for _, v in present])
-                hit.update(i for i, v in present if v in found)
-        yield sorted(hit)

@@ -12,6 +12,7 @@ tasks not yet recorded; the result equals an uninterrupted run.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import threading
@@ -27,10 +28,19 @@ import numpy as np
 from vigil import __version__
 from vigil.errors import VigilError
 from vigil.scan.grouping import group_case
-from vigil.scan.hashing import NOT_VALID_FLAGS, ROW_KEYS, Item, Limits
+from vigil.scan.hashing import NOT_VALID_FLAGS, PLAIN_KEYS, ROW_KEYS, Item, Limits, full_row
 from vigil.scan.locations import encodable
 from vigil.scan.matching import match_case
-from vigil.scan.tasks import KnownSets, Task, batches, do_tasks, iter_tasks, list_tasks
+from vigil.scan.tasks import (
+    SetsSpec,
+    StoreSpec,
+    Task,
+    batches,
+    do_tasks,
+    iter_tasks,
+    list_tasks,
+    record_tasks,
+)
 from vigil.settings import prepare_process, prepared
 from vigil.signals import vpdq
 from vigil.signals.pdq import PdqSignal
@@ -126,11 +136,13 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _local(batches: Iterable[list[Task]], known: KnownSets, workers: int) -> Iterator[list]:
+def _local(batches: Iterable[list[Task]], sets: SetsSpec, workers: int, store: StoreSpec | None) -> Iterator:
+    """Each batch's rows, or with a `store` the number of its tasks (the worker wrote the rows)."""
     settings = prepared()
+    work = partial(do_tasks, sets=sets) if store is None else partial(record_tasks, sets=sets, store=store)
     if workers <= 1:
         prepare_process(settings, images=True)
-        yield from (do_tasks(b, known) for b in batches)
+        yield from (work(b) for b in batches)
         return
     # spawn: workers start clean, with no copy of the parent's database connections or threads, and
     # are prepared with the settings this process was (BLAS threads, image limits)
@@ -138,7 +150,7 @@ def _local(batches: Iterable[list[Task]], known: KnownSets, workers: int) -> Ite
     window, stop = threading.Semaphore(workers * IN_FLIGHT), threading.Event()
     with context.Pool(workers, prepare_process, (settings, True)) as pool:
         try:
-            for done in pool.imap_unordered(partial(do_tasks, known=known), _held(batches, window, stop)):
+            for done in pool.imap_unordered(work, _held(batches, window, stop)):
                 window.release()
                 yield done
         finally:
@@ -155,7 +167,7 @@ def _held(batches: Iterable[list[Task]], window: threading.Semaphore, stop: thre
         yield batch
 
 
-def _dask(batches: Iterable[list[Task]], known: KnownSets, address: str) -> Iterator[list]:
+def _dask(batches: Iterable[list[Task]], sets: SetsSpec, address: str) -> Iterator[list]:
     """The same batches on a Dask distributed cluster; workers read the evidence from the same path.
     At most a few batches per worker thread are submitted ahead of the results."""
     from distributed import Client, as_completed
@@ -170,23 +182,29 @@ def _dask(batches: Iterable[list[Task]], known: KnownSets, address: str) -> Iter
         pending = iter(batches)
         running = as_completed()
         for batch in islice(pending, ahead):
-            running.add(client.submit(do_tasks, batch, known=known, pure=False))
+            running.add(client.submit(do_tasks, batch, sets=sets, pure=False))
         for future in running:
             yield future.result()
             future.release()
             for batch in islice(pending, 1):
-                running.add(client.submit(do_tasks, batch, known=known, pure=False))
+                running.add(client.submit(do_tasks, batch, sets=sets, pure=False))
 
 
-def _results(batches: Iterable[list[Task]], known: KnownSets, workers: int, dask: str | None) -> Iterator:
-    return _dask(batches, known, dask) if dask else _local(batches, known, workers)
+def _results(
+    batches: Iterable[list[Task]],
+    sets: SetsSpec,
+    workers: int,
+    dask: str | None,
+    store: StoreSpec | None = None,
+) -> Iterator:
+    return _dask(batches, sets, dask) if dask else _local(batches, sets, workers, store)
 
 
 def hash_evidence(
     root: Path,
     workers: int,
     progress: Progress | None = None,
-    known: KnownSets = (),
+    sets: SetsSpec = None,
     dask: str | None = None,
     skipped: list[tuple[str, str]] | None = None,
 ) -> list[Item]:
@@ -194,9 +212,9 @@ def hash_evidence(
     unit's own material, held in memory); entries not examined go to `skipped`."""
     tasks = list_tasks(root, skipped)
     walk = Walk(iter(tasks))
-    results = _results(batches(walk), known, workers, dask)
+    results = _results(batches(walk), sets, workers, dask)
     items = [
-        Item.from_row(dict(zip(ROW_KEYS, row, strict=True)))
+        Item.from_row(dict(zip(ROW_KEYS, full_row(row), strict=True)))
         for done in _counted(results, walk, 0, progress)
         for _, rows in done
         for row in rows
@@ -222,7 +240,7 @@ def _counted(results: Iterable[list], walk: Walk, done: int, progress: Progress 
     if progress:
         progress(done, None)
     for result in results:
-        done += len(result)
+        done += result if isinstance(result, int) else len(result)
         if progress:
             progress(done, walk.seen if walk.finished else None)
         yield result
@@ -331,7 +349,8 @@ def run_scan(
     options["allow_no_sets"] = allow_no_sets
     provenance = scan_provenance(sets, threshold, options, examiner, reference)
     source = encodable(str(root.resolve()))  # shown and stored: undecodable bytes as \xHH
-    known = tuple((name, str(folder)) for name, folder, _ in SetIndexStore(db).sets(known=True))
+    opened = SetIndexStore(db).open_sets()
+    sets_spec = (str(opened.folder), json.dumps(opened.manifest)) if opened.sets else None
     runs = ScanRunRepository(db)
     _refuse_to_replace(db, runs, case, source, resume, replace)
     run = runs.start(case, source, resume, threshold)
@@ -340,11 +359,9 @@ def run_scan(
     done = DoneKeys(runs.done_keys(run.case_id) if run.resumed else ())
     walk = Walk(iter_tasks(root, skipped))
     todo = (left for batch in batches(walk) if (left := done.remaining(batch)))
-    _record(
-        runs,
-        run.case_id,
-        _counted(_results(todo, known, workers or default_workers(), dask), walk, len(done), progress),
-    )
+    store = None if dask else _shared_target(db, run.case_id)  # local workers write their own rows
+    results = _results(todo, sets_spec, workers or default_workers(), dask, store)
+    _record(runs, run.case_id, _counted(results, walk, len(done), progress))
     stage("matching")  # after the hashing, each of these reads the whole case once more
     counts = match_case(db, run.case_id, threshold)
     stage("grouping")
@@ -357,16 +374,28 @@ def run_scan(
     return CaseResult(db, run.case_id, case, source, summary, skipped_rows, provenance)
 
 
-def _record(runs: ScanRunRepository, case_id: int, results: Iterable[list]) -> None:
-    """Store finished tasks as they come: a transaction every quarter second or COMMIT_TASKS tasks."""
+def _shared_target(db: Database, case_id: int) -> StoreSpec | None:
+    """Where local worker processes can write the case: the database file or server (not a
+    database that lives in this process's memory)."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        return (url.database, case_id) if url.database and url.database != ":memory:" else None
+    return url.render_as_string(hide_password=False), case_id
+
+
+def _record(runs: ScanRunRepository, case_id: int, results: Iterable[list | int]) -> None:
+    """Store finished tasks as they come (rows sent back by a Dask cluster's workers): a transaction
+    every quarter second or COMMIT_TASKS tasks. Counts are tasks the workers stored themselves."""
     buffer: list[tuple[str, list[dict]]] = []
     last = time.monotonic()
     for result in results:
+        if isinstance(result, int):
+            continue
         buffer.extend(result)
         if len(buffer) >= COMMIT_TASKS or time.monotonic() - last >= COMMIT_SECONDS:
-            runs.record(case_id, ROW_KEYS, buffer)
+            runs.record(case_id, ROW_KEYS, buffer, len(PLAIN_KEYS))
             buffer, last = [], time.monotonic()
-    runs.record(case_id, ROW_KEYS, buffer)
+    runs.record(case_id, ROW_KEYS, buffer, len(PLAIN_KEYS))
 
 
 class DoneKeys:

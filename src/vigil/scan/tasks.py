@@ -8,18 +8,23 @@ the same in a local worker process and on a Dask worker. Workers get tasks in ba
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from vigil.index.exact import ExactSegment
 from vigil.media import diskimage
-from vigil.scan.hashing import IN_MEMORY_BYTES, NOT_VALID, Hasher, Item
+from vigil.scan.exactmatch import match_exact
+from vigil.scan.hashing import IN_MEMORY_BYTES, NOT_VALID, PLAIN_KEYS, ROW_KEYS, Hasher, Item
 from vigil.scan.locations import join
 from vigil.scan.walk import Skipped, evidence_files
+from vigil.store.setfolder import OpenSets
 
-KnownSets = tuple[tuple[str, str], ...]  # (set name, segment folder) of each known-good set
+# the sets a worker matches against: (index folder, its manifest as JSON), or None for none (a
+# worker opens them once, memory-mapped); known-good sets among them eliminate files
+SetsSpec = tuple[str, str] | None
+StoreSpec = tuple[str, int]  # (database path or URL, id of the case being built)
 BATCH_TASKS = 128  # tasks sent to a worker at once
 
 
@@ -84,25 +89,27 @@ def batches(tasks: Iterable[Task], size: int = BATCH_TASKS) -> Iterator[list[Tas
         yield batch
 
 
-_known_cache: dict[tuple, list] = {}
+_opened: dict[tuple[str, str], tuple[OpenSets, object]] = {}
 
 
-def _known(sets: KnownSets):
-    """This worker's known-good look-up: the known sets' exact segments, memory-mapped once."""
-    if not sets:
-        return None
-    if sets not in _known_cache:
-        _known_cache[sets] = [(name, ExactSegment.open(Path(folder))) for name, folder in sets]
-    segments = _known_cache[sets]
+def _open(spec: SetsSpec) -> tuple[OpenSets | None, object]:
+    """This worker's sets (opened on its first batch) and its known-good look-up."""
+    if spec is None:
+        return None, None
+    if spec not in _opened:
+        folder, manifest = spec
+        sets = OpenSets(Path(folder), json.loads(manifest))
+        known = [(s.name, s.exact) for s in sets.sets if s.known]
 
-    def lookup(digests: dict[str, bytes]) -> str | None:
-        return next((name for name, seg in segments if seg.contains_any(digests)), None)
+        def lookup(digests: dict[str, bytes]) -> str | None:
+            return next((name for name, seg in known if seg.contains_any(digests)), None)
 
-    return lookup
+        _opened[spec] = (sets, lookup if known else None)
+    return _opened[spec]
 
 
-def _items(task: Task, known: KnownSets) -> list[Item]:
-    hasher = Hasher(dihedral=True, known=_known(known))
+def _items(task: Task, known) -> list[Item]:
+    hasher = Hasher(dihedral=True, known=known)
     if task.inode < 0:
         items = hasher.file(task.fs_path, task.key)
         for name in task.flags:
@@ -119,15 +126,41 @@ def _items(task: Task, known: KnownSets) -> list[Item]:
     return items
 
 
-def do_task(task: Task, known: KnownSets = ()) -> tuple[str, list[tuple]]:
-    """(key, item rows: `Item.row`). A bug tripped by one odd file becomes its error, not a dead scan."""
+def _task_items(task: Task, known) -> list[Item]:
+    """A task's items. A bug tripped by one odd file becomes its error, not a dead scan."""
     try:
-        items = _items(task, known)
+        return _items(task, known)
     except Exception as exc:  # noqa: BLE001 - reported on the item, the scan goes on
-        items = [Item(path=task.key, error=f"internal error while hashing: {type(exc).__name__}: {exc}")]
-    return task.key, [it.row() for it in items]
+        return [Item(path=task.key, error=f"internal error while hashing: {type(exc).__name__}: {exc}")]
 
 
-def do_tasks(tasks: list[Task], known: KnownSets = ()) -> list[tuple[str, list[tuple]]]:
-    """A batch of tasks, done in one call (a local worker's or a cluster's unit of work)."""
-    return [do_task(t, known) for t in tasks]
+def do_task(task: Task, sets: SetsSpec = None) -> tuple[str, list[tuple]]:
+    """(key, item rows: `Item.row`) of one task."""
+    return do_tasks([task], sets)[0]
+
+
+def do_tasks(tasks: list[Task], sets: SetsSpec = None) -> list[tuple[str, list[tuple]]]:
+    """A batch of tasks, done in one call (a local worker's or a cluster's unit of work): each task's
+    item rows, with the batch's exact matches found in one search per signal."""
+    opened, known = _open(sets)
+    done = [(t.key, _task_items(t, known)) for t in tasks]
+    if opened is not None:
+        match_exact([it for _, items in done for it in items], opened)
+    return [(key, [it.row() for it in items]) for key, items in done]
+
+
+_stores: dict[str, object] = {}
+
+
+def record_tasks(tasks: list[Task], sets: SetsSpec, store: StoreSpec) -> int:
+    """A batch of tasks done and written to the case store by the worker itself, in one
+    transaction: rows are not sent back to the scanning process, whose only work is then the walk
+    (no single writer to wait for, no rows pickled twice). The number of tasks."""
+    from vigil.store.db import open_database
+    from vigil.store.scanruns import ScanRunRepository
+
+    target, case_id = store
+    if target not in _stores:
+        _stores[target] = ScanRunRepository(open_database(target, create=False))
+    _stores[target].record(case_id, ROW_KEYS, do_tasks(tasks, sets), len(PLAIN_KEYS))
+    return len(tasks)

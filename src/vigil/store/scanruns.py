@@ -79,14 +79,24 @@ class ScanRunRepository:
         for rows in keyset(self.db, case_id, (CaseItem.path,), CaseItem.task.is_(True)):
             yield [r.path for r in rows]
 
-    def record(self, case_id: int, columns: tuple[str, ...], done: list[tuple[str, list[tuple]]]) -> None:
-        """Store finished tasks' items (rows of values of `columns`), all in one transaction."""
-        rows = [
-            (case_id, True if i == 0 else None, *item) for _, items in done for i, item in enumerate(items)
-        ]
-        if rows:
-            with self.db.engine.begin() as conn:  # the driver's executemany: no per-row SQLAlchemy work
-                conn.exec_driver_sql(_insert_sql(conn, ("case_id", "task", *columns)), rows)
+    def record(
+        self, case_id: int, columns: tuple[str, ...], done: list[tuple[str, list[tuple]]], plain: int = 0
+    ) -> None:
+        """Store finished tasks' items, all in one transaction. A row has the values of `columns`,
+        or only of the first `plain` of them (the others take their empty values: NULL, and `[]`
+        for matches), which binds a third of the values: most files of a disk are plain."""
+        full, short = [], []
+        for _, items in done:
+            for i, item in enumerate(items):
+                (short if len(item) == plain else full).append((case_id, i == 0 or None, *item))
+        if not (full or short):
+            return
+        with self.db.engine.begin() as conn:  # the driver's executemany: no per-row SQLAlchemy work
+            if full:
+                conn.exec_driver_sql(_insert_sql(conn, ("case_id", "task", *columns)), full)
+            if short:
+                sql = _insert_sql(conn, ("case_id", "task", *columns[:plain]), {"matches": "'[]'"})
+                conn.exec_driver_sql(sql, short)
 
     def finish(
         self, run_id: int, case_id: int, name: str, summary: dict, provenance: dict, skipped: list[dict]
@@ -109,6 +119,8 @@ class ScanRunRepository:
             conn.execute(update(ScanRun).where(ScanRun.id == run_id).values(finished_at=utcnow()))
 
 
-def _insert_sql(conn, columns: tuple[str, ...]) -> str:
+def _insert_sql(conn, columns: tuple[str, ...], constants: dict[str, str] | None = None) -> str:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return f"INSERT INTO case_items ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    constants = constants or {}
+    names, values = [*columns, *constants], [mark] * len(columns) + list(constants.values())
+    return f"INSERT INTO case_items ({', '.join(names)}) VALUES ({', '.join(values)})"

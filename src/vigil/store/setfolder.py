@@ -151,7 +151,7 @@ class OpenSets:
     changed manifest means a new OpenSets."""
 
     def __init__(self, folder: Path, manifest: dict):
-        self.folder = folder
+        self.folder, self.manifest = folder, manifest
         self.sets = sorted(
             (
                 IndexedSet(e["name"], bool(e["known"]), folder / e["folder"], e)
