@@ -8,6 +8,7 @@ from array import array
 from collections.abc import Iterable
 
 import numpy as np
+from sqlalchemy import func, select
 
 from vigil.index.clusters import near_components, video_components
 from vigil.signals.pdq import PdqSignal
@@ -64,7 +65,10 @@ def group_case(db: Database, case_id: int, threshold: int) -> int:
 
 def _same_sha256(db: Database, case_id: int) -> Iterable[tuple[int, int]]:
     """(first, other) id pairs of items with the same SHA-256 (known-good files are not leads)."""
-    where = CaseItem.sha256.is_not(None) & CaseItem.known.is_(None)
+    leads = (CaseItem.case_id == case_id) & CaseItem.sha256.is_not(None) & CaseItem.known.is_(None)
+    # the database finds the digests held twice: only the items that have a twin come back here
+    twice = select(CaseItem.sha256).where(leads).group_by(CaseItem.sha256).having(func.count() > 1)
+    where = leads & CaseItem.sha256.in_(twice)
     previous, head = None, None
     order = (CaseItem.sha256, CaseItem.id)
     for item_id, sha in ordered(db, case_id, (CaseItem.id, CaseItem.sha256), order, where):

@@ -25,7 +25,7 @@ from vigil.store.setfolder import OpenSets
 # worker opens them once, memory-mapped); known-good sets among them eliminate files
 SetsSpec = tuple[str, str] | None
 StoreSpec = tuple[str, int]  # (database path or URL, id of the case being built)
-BATCH_TASKS = 128  # tasks sent to a worker at once
+BATCH_FIRST, BATCH_TASKS = 16, 1024  # tasks sent to a worker at once: the first batches, the most
 
 
 class Task(NamedTuple):
@@ -76,13 +76,18 @@ def list_tasks(root: Path, skipped: Skipped | None = None) -> list[Task]:
     return sorted(iter_tasks(root, skipped), key=lambda t: t.key)
 
 
-def batches(tasks: Iterable[Task], size: int = BATCH_TASKS) -> Iterator[list[Task]]:
-    """Tasks in lists of `size`: a worker is sent a batch, so the cost of a round trip between
-    processes is paid once per batch, not once per small file."""
+def batches(
+    tasks: Iterable[Task], smallest: int = BATCH_FIRST, largest: int = BATCH_TASKS
+) -> Iterator[list[Task]]:
+    """Tasks in lists: a worker is sent a batch, so the cost of a round trip between processes (and
+    of a transaction, when the worker writes its rows) is paid once per batch, not once per small
+    file. Batches grow with the walk, from `smallest` to `largest` tasks (an eighth of the tasks
+    seen so far): a small folder of large pictures still spreads over every worker, and a disk of
+    ten million small files travels in large batches."""
     batch: list[Task] = []
-    for task in tasks:
+    for seen, task in enumerate(tasks, start=1):
         batch.append(task)
-        if len(batch) >= size:
+        if len(batch) >= min(largest, max(smallest, seen // 8)):
             yield batch
             batch = []
     if batch:

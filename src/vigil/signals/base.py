@@ -95,6 +95,12 @@ class SignalType:
 
 # -- the registry ---------------------------------------------------------------------------------
 _REGISTRY: dict[str, type[SignalType]] = {}
+_generation = [0]  # bumped by every change of the registry: what callers cache their plans by
+
+
+def generation() -> int:
+    """A number that changes whenever a signal is registered or unregistered."""
+    return _generation[0]
 
 
 def register(signal: type[SignalType]) -> type[SignalType]:
@@ -106,8 +112,10 @@ def register(signal: type[SignalType]) -> type[SignalType]:
     if signal.width is not None and signal.hex_length != 2 * signal.width:
         raise ValueError(f"signal {signal.name!r}: hex_length must be 2 * width")
     _REGISTRY[signal.name] = signal
+    _generation[0] += 1
     return signal
 
 
 def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
+    _generation[0] += 1
