@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import image_bytes
+from tests.diskimages import fat
 from tests.scan.conftest import cli, digests
 from vigil.demo import picture
 
@@ -34,6 +35,10 @@ def evidence(tmp_path_factory):
     with zipfile.ZipFile(ev / "bundle.zip", "w") as z:
         for i in range(30):
             z.writestr(f"in/{i}.png", image_bytes(picture(100 + i, (320, 240)), "PNG"))
+    # a camera card: its files become tasks only once the workers have found it and the walk's
+    # tasks are done (vigil.scan.imagetasks), so a kill may fall between the two
+    card = {f"DCIM/IMG_{i}.jpg": image_bytes(picture(200 + i, (320, 240)), "JPEG") for i in range(12)}
+    fat(ev / "dir3" / "card.img", card)
     known = root / "known.txt"
     known.write_text(digests((ev / "dir0" / "img000.jpg").read_bytes())["md5"] + "\n")
     db = str(root / "v.db")
@@ -88,3 +93,43 @@ def test_resume_after_a_finished_scan_does_nothing_new(tmp_path, evidence):
     out = tmp_path / "again.json"
     assert cli("scan", str(ev), "--case", "full", "--resume", "--json", str(out), "--db", db) == 0
     assert json.loads(out.read_text())["items"] == full["items"]
+
+
+class Killed(BaseException):
+    """Stands for a kill: nothing in the scan catches it."""
+
+
+def test_killed_before_the_disk_images_files_then_resumed_lists_the_image_again(
+    tmp_path, evidence, monkeypatch
+):
+    from vigil.scan.imagetasks import FoundImages
+
+    ev, db, full = evidence
+    out = tmp_path / "resumed.json"
+
+    def killed(self, not_valid):
+        raise Killed
+        yield
+
+    monkeypatch.setattr(FoundImages, "tasks", killed)
+    with pytest.raises(Killed):
+        cli("scan", str(ev), "--case", "cut", "--db", db, "--workers", "1")
+    monkeypatch.undo()
+    assert any(p.endswith("card.img") for p in recorded_paths(db, "cut"))  # the image itself is done
+    assert not any("card.img!" in p for p in recorded_paths(db, "cut"))  # its files are not
+    assert (
+        cli("scan", str(ev), "--case", "cut", "--resume", "--json", str(out), "--db", db, "--workers", "1")
+        == 0
+    )
+    result = json.loads(out.read_text())
+    assert result["items"] == full["items"] and result["summary"] == full["summary"]
+    assert sum("card.img!" in it["path"] for it in result["items"]) == 12
+
+
+def recorded_paths(db: str, case: str) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "select i.path from case_items i join scan_runs r on r.case_id = i.case_id where r.case_name = ?",
+            (case,),
+        ).fetchall()
+    return [r[0] for r in rows]

@@ -15,31 +15,36 @@ import hashlib
 import json
 import multiprocessing
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 import numpy as np
 
 from vigil import __version__
 from vigil.errors import VigilError
+from vigil.media.diskimage import DISK_IMAGE
 from vigil.scan.grouping import group_case
 from vigil.scan.hashing import NOT_VALID_FLAGS, PLAIN_KEYS, ROW_KEYS, Item, Limits, full_row
-from vigil.scan.locations import encodable
+from vigil.scan.imagetasks import FoundImages
+from vigil.scan.locations import encodable, parts
 from vigil.scan.matching import match_case
 from vigil.scan.tasks import (
+    NOT_AN_IMAGE,
+    Done,
     SetsSpec,
     StoreSpec,
     Task,
     batches,
-    do_tasks,
+    expandable,
     iter_tasks,
     list_tasks,
-    record_tasks,
+    work_batch,
 )
 from vigil.settings import prepare_process, prepared
 from vigil.signals import vpdq
@@ -137,9 +142,9 @@ def default_workers() -> int:
 
 
 def _local(batches: Iterable[list[Task]], sets: SetsSpec, workers: int, store: StoreSpec | None) -> Iterator:
-    """Each batch's rows, or with a `store` the number of its tasks (the worker wrote the rows)."""
+    """Each batch's Done (with a `store` the workers write the rows)."""
     settings = prepared()
-    work = partial(do_tasks, sets=sets) if store is None else partial(record_tasks, sets=sets, store=store)
+    work = partial(work_batch, sets=sets, store=store)
     if workers <= 1:
         prepare_process(settings, images=True)
         yield from (work(b) for b in batches)
@@ -167,10 +172,11 @@ def _held(batches: Iterable[list[Task]], window: threading.Semaphore, stop: thre
         yield batch
 
 
-def _dask(batches: Iterable[list[Task]], sets: SetsSpec, address: str) -> Iterator[list]:
+def _dask(batches: Iterable[list[Task]], sets: SetsSpec, address: str) -> Iterator[Done]:
     """The same batches on a Dask distributed cluster; workers read the evidence from the same path.
-    At most a few batches per worker thread are submitted ahead of the results."""
-    from distributed import Client, as_completed
+    A feeder thread submits them, at most a few per worker thread ahead of the results (it may wait
+    in the walk for the disk images' files, which need every walk task done first)."""
+    from distributed import Client
 
     try:
         client = Client(address, timeout="10s")
@@ -178,16 +184,37 @@ def _dask(batches: Iterable[list[Task]], sets: SetsSpec, address: str) -> Iterat
         raise VigilError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
     with client:
         client.register_worker_callbacks(setup=partial(prepare_process, prepared(), True))
-        ahead = max(2, sum(client.nthreads().values())) * IN_FLIGHT
-        pending = iter(batches)
-        running = as_completed()
-        for batch in islice(pending, ahead):
-            running.add(client.submit(do_tasks, batch, sets=sets, pure=False))
-        for future in running:
-            yield future.result()
-            future.release()
-            for batch in islice(pending, 1):
-                running.add(client.submit(do_tasks, batch, sets=sets, pure=False))
+        window = threading.Semaphore(max(2, sum(client.nthreads().values())) * IN_FLIGHT)
+        stop, finished = threading.Event(), queue.Queue()
+        fed: list = [0, False, None]  # batches submitted, feeder done, its exception
+
+        def feed() -> None:
+            try:
+                for batch in _held(batches, window, stop):
+                    future = client.submit(work_batch, batch, sets=sets, pure=False)
+                    fed[0] += 1
+                    future.add_done_callback(finished.put)
+            except Exception as exc:  # noqa: BLE001 - raised again by the scanning thread
+                fed[2] = exc
+            finally:
+                fed[1] = True
+                finished.put(None)  # wakes the loop below to see that the feeder is done
+
+        threading.Thread(target=feed, name="dask-feeder", daemon=True).start()
+        received = 0
+        try:
+            while not (fed[1] and received == fed[0]):
+                future = finished.get()
+                if future is None:
+                    continue
+                received += 1
+                window.release()
+                yield future.result()
+                future.release()
+        finally:
+            stop.set()
+        if fed[2] is not None:
+            raise fed[2]
 
 
 def _results(
@@ -216,33 +243,41 @@ def hash_evidence(
     items = [
         Item.from_row(dict(zip(ROW_KEYS, full_row(row), strict=True)))
         for done in _counted(results, walk, 0, progress)
-        for _, rows in done
+        for _, rows in done.rows
         for row in rows
     ]
     return sorted(items, key=lambda it: it.path)
 
 
 class Walk:
-    """The tasks as the walk yields them, counted (the progress bar's total grows with the walk)."""
+    """The tasks as the walk yields them, counted (the progress bar's total grows with the walk).
+    A walk that goes on from another (`after`: the files of the disk images found by the first)
+    counts on from it."""
 
-    def __init__(self, tasks: Iterator[Task]):
-        self.tasks, self.seen, self.finished = tasks, 0, False
+    def __init__(self, tasks: Iterator[Task], after: Walk | None = None):
+        self.tasks, self.after, self.finished = tasks, after, False
+        self._seen = 0
+
+    @property
+    def seen(self) -> int:
+        return self._seen + (self.after.seen if self.after else 0)
 
     def __iter__(self) -> Iterator[Task]:
         for task in self.tasks:
-            self.seen += 1
+            self._seen += 1
             yield task
         self.finished = True
 
 
-def _counted(results: Iterable[list], walk: Walk, done: int, progress: Progress | None) -> Iterator[list]:
-    """The results, with `progress(done, total)` after each batch; total is None until the walk ends."""
+def _counted(results: Iterable[Done], walk: Walk, done: int, progress: Progress | None) -> Iterator[Done]:
+    """The results, with `progress(done, total)` after each batch; total is None until the walk ends
+    (then it grows by the files of the disk images found)."""
     if progress:
         progress(done, None)
     for result in results:
-        done += result if isinstance(result, int) else len(result)
+        done += result.tasks
         if progress:
-            progress(done, walk.seen if walk.finished else None)
+            progress(done, walk.seen if (walk.after or walk).finished else None)
         yield result
 
 
@@ -357,11 +392,16 @@ def run_scan(
     provenance["started_at"] = iso_utc(runs.started_at(run.id))
     skipped: list[tuple[str, str]] = []
     done = DoneKeys(runs.done_keys(run.case_id) if run.resumed else ())
-    walk = Walk(iter_tasks(root, skipped))
-    todo = (left for batch in batches(walk) if (left := done.remaining(batch)))
+    images = FoundImages(_recorded_images(runs, run.case_id) if run.resumed else ())
+    walk = Walk(iter_tasks(root, skipped, expand=False))
+    inside = Walk(images.tasks(lambda key: runs.flag(run.case_id, key, NOT_AN_IMAGE)), walk)
+    todo = chain(
+        images.walk_batches(batches(walk), done.remaining),
+        (left for batch in batches(inside) if (left := done.remaining(batch))),
+    )
     store = None if dask else _shared_target(db, run.case_id)  # local workers write their own rows
     results = _results(todo, sets_spec, workers or default_workers(), dask, store)
-    _record(runs, run.case_id, _counted(results, walk, len(done), progress))
+    _record(runs, run.case_id, _counted(results, inside, len(done), progress), images)
     stage("matching")  # after the hashing, each of these reads the whole case once more
     counts = match_case(db, run.case_id, threshold)
     stage("grouping")
@@ -383,18 +423,31 @@ def _shared_target(db: Database, case_id: int) -> StoreSpec | None:
     return url.render_as_string(hide_password=False), case_id
 
 
-def _record(runs: ScanRunRepository, case_id: int, results: Iterable[list | int]) -> None:
-    """Store finished tasks as they come (rows sent back by a Dask cluster's workers): a transaction
-    every quarter second or COMMIT_TASKS tasks. Counts are tasks the workers stored themselves."""
+def _recorded_images(runs: ScanRunRepository, case_id: int) -> list[str]:
+    """The keys of the disk images among a resumed run's recorded evidence files."""
+    return [
+        r.path
+        for r in runs.recorded_of_type(case_id, DISK_IMAGE)
+        if len(parts(r.path)) == 1
+        and expandable(Task(r.path, ""), Item(r.path, r.size, DISK_IMAGE, flags=json.loads(r.flags or "[]")))
+    ]
+
+
+def _record(runs: ScanRunRepository, case_id: int, results: Iterable[Done], images: FoundImages) -> None:
+    """Store finished tasks as they come, when the workers sent their rows back (a Dask cluster's):
+    a transaction every quarter second or COMMIT_TASKS tasks; note the disk images found."""
     buffer: list[tuple[str, list[dict]]] = []
     last = time.monotonic()
     for result in results:
-        if isinstance(result, int):
+        images.add(result.images)
+        if result.rows is None:  # stored by the worker
+            images.completed(result.tasks)
             continue
-        buffer.extend(result)
+        buffer.extend(result.rows)
         if len(buffer) >= COMMIT_TASKS or time.monotonic() - last >= COMMIT_SECONDS:
             runs.record(case_id, ROW_KEYS, buffer, len(PLAIN_KEYS))
             buffer, last = [], time.monotonic()
+        images.completed(result.tasks)
     runs.record(case_id, ROW_KEYS, buffer, len(PLAIN_KEYS))
 
 

@@ -25,6 +25,17 @@ from vigil.store.setfolder import OpenSets
 # worker opens them once, memory-mapped); known-good sets among them eliminate files
 SetsSpec = tuple[str, str] | None
 StoreSpec = tuple[str, int]  # (database path or URL, id of the case being built)
+NOT_AN_IMAGE = f"{NOT_VALID}disk-image"
+
+
+class Done(NamedTuple):
+    """A batch's result, as a worker sends it back."""
+
+    tasks: int
+    rows: list[tuple[str, list[tuple]]] | None  # (key, item rows) of each task; None: stored already
+    images: list[tuple[str, str]]  # (key, fs_path) of the disk images among the batch's files
+
+
 BATCH_FIRST, BATCH_TASKS = 16, 1024  # tasks sent to a worker at once: the first batches, the most
 
 
@@ -49,26 +60,47 @@ def is_disk_image(fs_path: str) -> bool:
         return False
 
 
-def iter_tasks(root: Path, skipped: Skipped | None = None) -> Iterator[Task]:
-    """Every task under `root`, as the walk finds them (name order, depth first; disk images expand
-    into their files): a stream, so ten million files never sit in a list. Entries that are not
-    examined (links, pipes, devices, unreadable folders) go to `skipped` with the reason."""
+def iter_tasks(root: Path, skipped: Skipped | None = None, expand: bool = True) -> Iterator[Task]:
+    """Every task under `root`, as the walk finds them (name order, depth first): a stream, so ten
+    million files never sit in a list. Disk images expand into their files here when `expand`;
+    the scan leaves that to `vigil.scan.imagetasks` (no look into every file by the walk). Entries
+    that are not examined (links, pipes, devices, unreadable folders) go to `skipped` with the
+    reason."""
     for fs_path, logical in evidence_files(root, skipped):
-        if not is_disk_image(fs_path):
+        if not expand or not is_disk_image(fs_path):
             yield Task(logical, fs_path)
             continue
         try:
-            files = diskimage.list_files(fs_path)
+            inside = image_tasks(logical, fs_path)
         except diskimage.DiskImageError:  # hashed as a plain file, flagged as not a readable image
-            yield Task(logical, fs_path, flags=(f"{NOT_VALID}disk-image",))
+            yield Task(logical, fs_path, flags=(NOT_AN_IMAGE,))
             continue
         yield Task(logical, fs_path)
-        seen: dict[str, int] = {}  # a deleted file may have a live one's path: the 2nd is `\\#2`
-        inside = []
-        for f in files:
-            ordinal = seen[f.path] = seen.get(f.path, 0) + 1
-            inside.append(Task(join(logical, f.path, ordinal), fs_path, f.inode, f.offset, f.deleted))
-        yield from sorted(inside, key=lambda t: t.key)
+        yield from inside
+
+
+def image_tasks(key: str, fs_path: str) -> list[Task]:
+    """The tasks of the files inside the disk image at `fs_path`, in key order (a deleted file may
+    have a live one's path: the second is `\\#2`). Raises diskimage.DiskImageError."""
+    seen: dict[str, int] = {}
+    inside = []
+    for f in diskimage.list_files(fs_path):
+        ordinal = seen[f.path] = seen.get(f.path, 0) + 1
+        inside.append(Task(join(key, f.path, ordinal), fs_path, f.inode, f.offset, f.deleted))
+    return sorted(inside, key=lambda t: t.key)
+
+
+def expandable(task: Task, item: Item) -> bool:
+    """Is the file of a walk task a disk image whose files become tasks? (raw images are whole
+    sectors)"""
+    size = item.size or 0
+    return (
+        task.inode < 0
+        and item.type == diskimage.DISK_IMAGE
+        and size >= diskimage.MIN_IMAGE_BYTES
+        and size % 512 == 0
+        and NOT_AN_IMAGE not in item.flags
+    )
 
 
 def list_tasks(root: Path, skipped: Skipped | None = None) -> list[Task]:
@@ -145,27 +177,41 @@ def do_task(task: Task, sets: SetsSpec = None) -> tuple[str, list[tuple]]:
 
 
 def do_tasks(tasks: list[Task], sets: SetsSpec = None) -> list[tuple[str, list[tuple]]]:
-    """A batch of tasks, done in one call (a local worker's or a cluster's unit of work): each task's
-    item rows, with the batch's exact matches found in one search per signal."""
+    """A batch of tasks: each task's key and item rows."""
+    return _rows(_hash_batch(tasks, sets))
+
+
+def _hash_batch(tasks: list[Task], sets: SetsSpec) -> list[tuple[Task, list[Item]]]:
+    """Each task's items, with the batch's exact matches found in one search per signal."""
     opened, known = _open(sets)
-    done = [(t.key, _task_items(t, known)) for t in tasks]
+    done = [(t, _task_items(t, known)) for t in tasks]
     if opened is not None:
         match_exact([it for _, items in done for it in items], opened)
-    return [(key, [it.row() for it in items]) for key, items in done]
+    return done
+
+
+def _rows(done: list[tuple[Task, list[Item]]]) -> list[tuple[str, list[tuple]]]:
+    return [(task.key, [it.row() for it in items]) for task, items in done]
 
 
 _stores: dict[str, object] = {}
 
 
-def record_tasks(tasks: list[Task], sets: SetsSpec, store: StoreSpec) -> int:
-    """A batch of tasks done and written to the case store by the worker itself, in one
-    transaction: rows are not sent back to the scanning process, whose only work is then the walk
-    (no single writer to wait for, no rows pickled twice). The number of tasks."""
+def work_batch(tasks: list[Task], sets: SetsSpec, store: StoreSpec | None = None) -> Done:
+    """A batch of tasks done (a local worker's or a cluster's unit of work). With a `store`, the
+    worker writes the rows to the case store itself, in one transaction: rows are not sent back to
+    the scanning process, whose only work is then the walk (no single writer to wait for, no rows
+    pickled twice)."""
+    done = _hash_batch(tasks, sets)
+    images = [(task.key, task.fs_path) for task, items in done if expandable(task, items[0])]
+    rows = _rows(done)
+    if store is None:
+        return Done(len(tasks), rows, images)
     from vigil.store.db import open_database
     from vigil.store.scanruns import ScanRunRepository
 
     target, case_id = store
     if target not in _stores:
         _stores[target] = ScanRunRepository(open_database(target, create=False))
-    _stores[target].record(case_id, ROW_KEYS, do_tasks(tasks, sets), len(PLAIN_KEYS))
-    return len(tasks)
+    _stores[target].record(case_id, ROW_KEYS, rows, len(PLAIN_KEYS))
+    return Done(len(tasks), None, images)

@@ -79,6 +79,28 @@ class ScanRunRepository:
         for rows in keyset(self.db, case_id, (CaseItem.path,), CaseItem.task.is_(True)):
             yield [r.path for r in rows]
 
+    def recorded_of_type(self, case_id: int, type_: str) -> list:
+        """(path, size, flags) of the recorded tasks' first items of a type (a resumed scan's disk
+        images: few)."""
+        with self.db.engine.connect() as conn:
+            query = select(CaseItem.path, CaseItem.size, CaseItem.flags).where(
+                CaseItem.case_id == case_id, CaseItem.task.is_(True), CaseItem.type == type_
+            )
+            return conn.execute(query).all()
+
+    def flag(self, case_id: int, path: str, name: str) -> None:
+        """Add a flag to the recorded item at `path`."""
+        with self.db.engine.begin() as conn:
+            where = (CaseItem.case_id == case_id) & (CaseItem.path == path)
+            for item_id, flags in conn.execute(select(CaseItem.id, CaseItem.flags).where(where)).all():
+                names = json.loads(flags or "[]")
+                if name not in names:
+                    conn.execute(
+                        update(CaseItem)
+                        .where(CaseItem.id == item_id)
+                        .values(flags=json.dumps([*names, name]))
+                    )
+
     def record(
         self, case_id: int, columns: tuple[str, ...], done: list[tuple[str, list[tuple]]], plain: int = 0
     ) -> None:
