@@ -194,7 +194,7 @@ def _rows(done: list[tuple[Task, list[Item]]]) -> list[tuple[str, list[tuple]]]:
     return [(task.key, [it.row() for it in items]) for task, items in done]
 
 
-_stores: dict[str, object] = {}
+_stores: dict = {}  # database target -> ScanRunRepository
 
 
 def work_batch(tasks: list[Task], sets: SetsSpec, store: StoreSpec | None = None) -> Done:
@@ -211,7 +211,10 @@ def work_batch(tasks: list[Task], sets: SetsSpec, store: StoreSpec | None = None
     from vigil.store.scanruns import ScanRunRepository
 
     target, case_id = store
-    if target not in _stores:
+    if target not in _stores:  # one database open at a time (a worker only ever sees one)
+        for old in _stores.values():
+            old.db.engine.dispose()
+        _stores.clear()
         _stores[target] = ScanRunRepository(open_database(target, create=False))
     _stores[target].record(case_id, ROW_KEYS, rows, len(PLAIN_KEYS))
     return Done(len(tasks), None, images)
