@@ -155,8 +155,13 @@ def carve(data: bytes, item: Item) -> list[Carved]:
         end = png_extent(data)
         return _trailing(data, end, item) if end is not None else []
     if item.type in CARVE_TYPES:
-        return _carve_from(data, 1, ("carved",))
+        return embedded(data)
     return []
+
+
+def embedded(data: bytes) -> list[Carved]:
+    """Complete pictures inside a file of a CARVE_TYPES type (a document, a binary blob)."""
+    return _carve_from(data, 1, ("carved",))
 
 
 def _trailing(data: bytes, end: int, item: Item) -> list[Carved]:
@@ -168,14 +173,18 @@ def _trailing(data: bytes, end: int, item: Item) -> list[Carved]:
 
 def check_extension(item: Item) -> None:
     """Flag a file whose content contradicts its name: a photo named `.txt`, a zip named `.jpg`."""
-    name = item.path.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
-    if "." not in name:
-        return
-    expected = EXPECTED_TYPES.get(name.rsplit(".", 1)[1].lower())
-    if expected is None or item.type in expected:
-        return
-    if item.type in _SPECIFIC or expected & _SPECIFIC:
+    if extension_mismatch(item.path, item.type):
         item.flag("extension-mismatch")
+
+
+def extension_mismatch(path: str, mime: str | None) -> bool:
+    name = path.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
+    if "." not in name:
+        return False
+    expected = EXPECTED_TYPES.get(name.rsplit(".", 1)[1].lower())
+    if expected is None or mime in expected:
+        return False
+    return mime in _SPECIFIC or bool(expected & _SPECIFIC)
 
 
 def compare_thumbnail(items: list) -> None:

@@ -30,7 +30,7 @@ from vigil import __version__
 from vigil.errors import VigilError
 from vigil.media.diskimage import DISK_IMAGE
 from vigil.scan.grouping import group_case
-from vigil.scan.hashing import NOT_VALID_FLAGS, PLAIN_KEYS, ROW_KEYS, Item, Limits, full_row
+from vigil.scan.hashing import NOT_VALID_FLAGS, PLAIN_KEYS, ROW_KEYS, Item, Limits
 from vigil.scan.imagetasks import FoundImages
 from vigil.scan.locations import encodable, parts
 from vigil.scan.matching import match_case
@@ -241,7 +241,7 @@ def hash_evidence(
     walk = Walk(iter(tasks))
     results = _results(batches(walk), sets, workers, dask)
     items = [
-        Item.from_row(dict(zip(ROW_KEYS, full_row(row), strict=True)))
+        Item.from_values(row)
         for done in _counted(results, walk, 0, progress)
         for _, rows in done.rows
         for row in rows

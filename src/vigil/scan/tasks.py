@@ -145,9 +145,11 @@ def _open(spec: SetsSpec) -> tuple[OpenSets | None, object]:
     return _opened[spec]
 
 
-def _items(task: Task, known) -> list[Item]:
+def _items(task: Task, known) -> list[Item] | tuple:
     hasher = Hasher(dihedral=True, known=known)
     if task.inode < 0:
+        if not task.flags:
+            return hasher.file_or_row(task.fs_path, task.key)  # a plain file's row, or items
         items = hasher.file(task.fs_path, task.key)
         for name in task.flags:
             items[0].flag(name)
@@ -163,8 +165,9 @@ def _items(task: Task, known) -> list[Item]:
     return items
 
 
-def _task_items(task: Task, known) -> list[Item]:
-    """A task's items. A bug tripped by one odd file becomes its error, not a dead scan."""
+def _task_items(task: Task, known) -> list[Item] | tuple:
+    """A task's items, or a plain file's row (`Hasher.file_or_row`). A bug tripped by one odd file
+    becomes its error, not a dead scan."""
     try:
         return _items(task, known)
     except Exception as exc:  # noqa: BLE001 - reported on the item, the scan goes on
@@ -181,17 +184,38 @@ def do_tasks(tasks: list[Task], sets: SetsSpec = None) -> list[tuple[str, list[t
     return _rows(_hash_batch(tasks, sets))
 
 
-def _hash_batch(tasks: list[Task], sets: SetsSpec) -> list[tuple[Task, list[Item]]]:
-    """Each task's items, with the batch's exact matches found in one search per signal."""
+def _hash_batch(tasks: list[Task], sets: SetsSpec) -> list[tuple[Task, list[Item] | tuple]]:
+    """Each task's items (or plain row), with the batch's exact matches found in one search per
+    signal: a plain file that a set lists becomes an item, to carry its matches."""
     opened, known = _open(sets)
     done = [(t, _task_items(t, known)) for t in tasks]
     if opened is not None:
-        match_exact([it for _, items in done for it in items], opened)
+        listed = _listed_plain(done, opened)
+        done = [(t, _as_items(found) if i in listed else found) for i, (t, found) in enumerate(done)]
+        match_exact([it for _, found in done if not isinstance(found, tuple) for it in found], opened)
     return done
 
 
-def _rows(done: list[tuple[Task, list[Item]]]) -> list[tuple[str, list[tuple]]]:
-    return [(task.key, [it.row() for it in items]) for task, items in done]
+def _listed_plain(done: list[tuple[Task, list[Item] | tuple]], sets: OpenSets) -> set[int]:
+    """The positions in `done` of the plain rows whose digests a (not known-good) set lists."""
+    plain = [(i, found) for i, (_, found) in enumerate(done) if isinstance(found, tuple)]
+    listed: set[int] = set()
+    for at, name in enumerate(PLAIN_KEYS[3:], start=3):  # md5, sha1, sha256
+        values = {bytes.fromhex(row[at]): i for i, row in plain}
+        if values:
+            listed.update(values[v] for v in sets.exact(name, list(values)))
+    return listed
+
+
+def _as_items(row: tuple) -> list[Item]:
+    return [Item.from_values(row)]
+
+
+def _rows(done: list[tuple[Task, list[Item] | tuple]]) -> list[tuple[str, list[tuple]]]:
+    return [
+        (task.key, [found] if isinstance(found, tuple) else [it.row() for it in found])
+        for task, found in done
+    ]
 
 
 _stores: dict = {}  # database target -> ScanRunRepository
@@ -203,7 +227,11 @@ def work_batch(tasks: list[Task], sets: SetsSpec, store: StoreSpec | None = None
     the scanning process, whose only work is then the walk (no single writer to wait for, no rows
     pickled twice)."""
     done = _hash_batch(tasks, sets)
-    images = [(task.key, task.fs_path) for task, items in done if expandable(task, items[0])]
+    images = [
+        (task.key, task.fs_path)
+        for task, found in done
+        if not isinstance(found, tuple) and expandable(task, found[0])
+    ]
     rows = _rows(done)
     if store is None:
         return Done(len(tasks), rows, images)
