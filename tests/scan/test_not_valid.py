@@ -348,3 +348,27 @@ def random_bytes(n: int) -> bytes:
     import random
 
     return random.Random(n).randbytes(n)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_scan_flags_a_file_that_looks_like_a_disk_image_but_is_not_one(tmp_path, workers):
+    """The scan's walk does not look into files: the worker reports the would-be image, and it is
+    flagged once its listing fails, after every row is stored."""
+    import json
+
+    from tests.scan.conftest import cli
+
+    data = bytearray(random_bytes(64 << 10))
+    data[1080:1082] = b"\x53\xef"
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "cache.bin").write_bytes(bytes(data))
+    (ev / "notes.txt").write_text("notes\n")
+    db, out = str(tmp_path / "v.db"), tmp_path / "case.json"
+    (tmp_path / "k.txt").write_text(hashlib.md5(b"x").hexdigest() + "\n")
+    assert cli("hashset", "import", str(tmp_path / "k.txt"), "--name", "k", "--db", db) == 0
+    assert cli("scan", str(ev), "--case", "c", "--json", str(out), "--db", db, "--workers", str(workers)) == 0
+    report = json.loads(out.read_text())
+    items = {it["path"]: it for it in report["items"]}
+    assert items["cache.bin"]["flags"] == [f"{NOT_VALID}disk-image"] and items["cache.bin"]["error"] is None
+    assert report["summary"]["invalid"] == 1

@@ -68,6 +68,7 @@ def test_a_plain_file_a_set_lists_is_matched(tmp_path):
     ev.mkdir()
     for i in range(40):
         (ev / f"log{i:02}.txt").write_text(f"line {i}\n")
+    (ev / "log07-copy.txt").write_text("line 7\n")  # a copy in the same batch: matched too
     listed = hashlib.sha1(b"line 7\n").hexdigest()
     (tmp_path / "sha1.txt").write_text(listed + "\n")
     db, out = str(tmp_path / "v.db"), tmp_path / "case.json"
@@ -88,11 +89,11 @@ def test_a_plain_file_a_set_lists_is_matched(tmp_path):
     assert cli("scan", str(ev), "--case", "c", "--json", str(out), "--db", db, "--workers", "2") == 0
     report = json.loads(out.read_text())
     hits = {it["path"]: it["matches"] for it in report["items"] if it["matches"]}
-    assert list(hits) == ["log07.txt"]
+    assert list(hits) == ["log07-copy.txt", "log07.txt"]
     assert hits["log07.txt"][0] | {"distance": 0} == {
         "hashset": "logs",
         "signal": "sha1",
         "distance": 0,
         "category": "csam",
     }
-    assert report["summary"]["matched_exact"] == 1
+    assert report["summary"]["matched_exact"] == 2

@@ -107,7 +107,7 @@ def test_killed_before_the_disk_images_files_then_resumed_lists_the_image_again(
     ev, db, full = evidence
     out = tmp_path / "resumed.json"
 
-    def killed(self, not_valid):
+    def killed(self):
         raise Killed
         yield
 

@@ -119,9 +119,11 @@ class Item:
         """Everything the scan found, as the case store's item row: values in ROW_KEYS order (a
         tuple: what workers send back, ten million times), lists as JSON, no flags as NULL, PDQ
         variants and video frames as bytes; only the PLAIN_KEYS values for a plain file."""
-        if not (
-            self.pdq or self.error or self.known or self.duplicate_group is not None or self.duration
-        ) and not (self.matches or self.flags or self.vpdq or self.dihedral or self.other):
+        if (
+            not (self.pdq or self.error or self.known or self.duplicate_group is not None)
+            and self.duration is None
+            and not (self.matches or self.flags or self.vpdq or self.dihedral or self.other)
+        ):
             return (self.path, self.size, self.type, self.md5, self.sha1, self.sha256)
         return (
             *(getattr(self, key) for key in HASH_KEYS),

@@ -23,12 +23,15 @@ class FoundImages:
 
     `walk_batches` passes the walk's batches on and counts them; the results' counts come back
     through `completed`; `tasks` waits (in the thread that feeds the workers) until every walk task
-    is done, then lists each image in turn. `not_valid(key)` is called for an image whose file
-    systems cannot be read (it is then flagged as not a valid disk image)."""
+    is done, or the scan stops (`cancel`: a failed batch is never counted), then lists each image
+    in turn. The keys of images whose file systems cannot be read are kept in `invalid`: the
+    scanning thread flags them once every row is stored."""
 
     def __init__(self, recorded: Iterable[str] = ()):
         self.recorded = set(recorded)  # a resumed run's images, found again by the walk
         self.found: list[tuple[str, str]] = []
+        self.invalid: list[str] = []
+        self._cancelled = False
         self._sent = self._done = 0
         self._walked = False
         self._change = threading.Condition()
@@ -58,12 +61,18 @@ class FoundImages:
             self._done += tasks
             self._change.notify_all()
 
-    def tasks(self, not_valid: Callable[[str], None]) -> Iterator[Task]:
+    def cancel(self) -> None:
+        """The scan stops (a failure, an interrupt): a waiting `tasks` gives up."""
         with self._change:
-            self._change.wait_for(lambda: self._walked and self._done >= self._sent)
-            found = list(self.found)
+            self._cancelled = True
+            self._change.notify_all()
+
+    def tasks(self) -> Iterator[Task]:
+        with self._change:
+            self._change.wait_for(lambda: self._cancelled or (self._walked and self._done >= self._sent))
+            found = [] if self._cancelled else list(self.found)
         for key, fs_path in found:
             try:
                 yield from image_tasks(key, fs_path)
             except diskimage.DiskImageError:  # hashed as a plain file; flagged as not a readable image
-                not_valid(key)
+                self.invalid.append(key)

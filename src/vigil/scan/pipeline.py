@@ -141,8 +141,11 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _local(batches: Iterable[list[Task]], sets: SetsSpec, workers: int, store: StoreSpec | None) -> Iterator:
-    """Each batch's Done (with a `store` the workers write the rows)."""
+def _local(
+    batches: Iterable[list[Task]], sets: SetsSpec, workers: int, store: StoreSpec | None, on_stop: Callable
+) -> Iterator:
+    """Each batch's Done (with a `store` the workers write the rows). `on_stop` is called when the
+    results end or fail, before the pool is shut down (whose feeder may be waiting in the walk)."""
     settings = prepared()
     work = partial(work_batch, sets=sets, store=store)
     if workers <= 1:
@@ -160,6 +163,7 @@ def _local(batches: Iterable[list[Task]], sets: SetsSpec, workers: int, store: S
                 yield done
         finally:
             stop.set()  # a feeder waiting for room gives up, so the pool can be shut down
+            on_stop()
 
 
 def _held(batches: Iterable[list[Task]], window: threading.Semaphore, stop: threading.Event) -> Iterator:
@@ -172,7 +176,7 @@ def _held(batches: Iterable[list[Task]], window: threading.Semaphore, stop: thre
         yield batch
 
 
-def _dask(batches: Iterable[list[Task]], sets: SetsSpec, address: str) -> Iterator[Done]:
+def _dask(batches: Iterable[list[Task]], sets: SetsSpec, address: str, on_stop: Callable) -> Iterator[Done]:
     """The same batches on a Dask distributed cluster; workers read the evidence from the same path.
     A feeder thread submits them, at most a few per worker thread ahead of the results (it may wait
     in the walk for the disk images' files, which need every walk task done first)."""
@@ -213,6 +217,7 @@ def _dask(batches: Iterable[list[Task]], sets: SetsSpec, address: str) -> Iterat
                 future.release()
         finally:
             stop.set()
+            on_stop()
         if fed[2] is not None:
             raise fed[2]
 
@@ -223,8 +228,9 @@ def _results(
     workers: int,
     dask: str | None,
     store: StoreSpec | None = None,
+    on_stop: Callable = lambda: None,
 ) -> Iterator:
-    return _dask(batches, sets, dask) if dask else _local(batches, sets, workers, store)
+    return _dask(batches, sets, dask, on_stop) if dask else _local(batches, sets, workers, store, on_stop)
 
 
 def hash_evidence(
@@ -394,14 +400,16 @@ def run_scan(
     done = DoneKeys(runs.done_keys(run.case_id) if run.resumed else ())
     images = FoundImages(_recorded_images(runs, run.case_id) if run.resumed else ())
     walk = Walk(iter_tasks(root, skipped, expand=False))
-    inside = Walk(images.tasks(lambda key: runs.flag(run.case_id, key, NOT_AN_IMAGE)), walk)
+    inside = Walk(images.tasks(), walk)
     todo = chain(
         images.walk_batches(batches(walk), done.remaining),
         (left for batch in batches(inside) if (left := done.remaining(batch))),
     )
     store = None if dask else _shared_target(db, run.case_id)  # local workers write their own rows
-    results = _results(todo, sets_spec, workers or default_workers(), dask, store)
+    results = _results(todo, sets_spec, workers or default_workers(), dask, store, images.cancel)
     _record(runs, run.case_id, _counted(results, inside, len(done), progress), images)
+    for key in images.invalid:  # every row is stored now
+        runs.flag(run.case_id, key, NOT_AN_IMAGE)
     stage("matching")  # after the hashing, each of these reads the whole case once more
     counts = match_case(db, run.case_id, threshold)
     stage("grouping")

@@ -201,9 +201,11 @@ def _listed_plain(done: list[tuple[Task, list[Item] | tuple]], sets: OpenSets) -
     plain = [(i, found) for i, (_, found) in enumerate(done) if isinstance(found, tuple)]
     listed: set[int] = set()
     for at, name in enumerate(PLAIN_KEYS[3:], start=3):  # md5, sha1, sha256
-        values = {bytes.fromhex(row[at]): i for i, row in plain}
-        if values:
-            listed.update(values[v] for v in sets.exact(name, list(values)))
+        where: dict[bytes, list[int]] = {}  # copies of one file in a batch: all of them
+        for i, row in plain:
+            where.setdefault(bytes.fromhex(row[at]), []).append(i)
+        if where:
+            listed.update(i for v in sets.exact(name, list(where)) for i in where[v])
     return listed
 
 
