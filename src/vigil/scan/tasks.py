@@ -134,6 +134,7 @@ def _open(spec: SetsSpec) -> tuple[OpenSets | None, object]:
     if spec is None:
         return None, None
     if spec not in _opened:
+        _opened.clear()  # one scan's sets at a time (a worker only ever sees one)
         folder, manifest = spec
         sets = OpenSets(Path(folder), json.loads(manifest))
         known = [(s.name, s.exact) for s in sets.sets if s.known]
